@@ -1,0 +1,1 @@
+"""Ingest → clean → chunk → embed → store: turns article files into a persisted, searchable index."""

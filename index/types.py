@@ -1,0 +1,40 @@
+"""Typed values passed between the indexing stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article after cleaning: the text citations point into, and its metadata."""
+
+    doc_id: str
+    text: str  # cleaned text; every citation offset refers to it
+    title: str
+    published: str | None = None  # ISO date (YYYY-MM-DD) or None when the text states none
+    published_basis: str | None = None  # where the date came from: "text", "front-matter", "sidecar"
+    source: str | None = None  # agency or site named in the text (Xinhua, Kazinform, …)
+    path: str | None = None  # file it was read from, relative to the ingest root when possible
+    content_hash: str = ""  # sha256 of the raw file bytes (plus sidecar), drives incremental builds
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded, sentence-aligned slice of a document's cleaned text."""
+
+    doc_id: str
+    chunk_id: str  # f"{doc_id}#{ordinal}"
+    text: str  # == document.text[start:end]
+    start: int
+    end: int
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that ingestion left out, and why."""
+
+    path: str
+    reason: str

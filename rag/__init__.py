@@ -1,0 +1,1 @@
+"""Retrieve → quantities → answer: grounded, numeric answers with citations."""

@@ -1,0 +1,123 @@
+"""`rag index` and `rag info`: build the index and describe it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cli.options import IndexDirOption, ModelOption, settings_with
+
+console = Console()
+
+
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to index [default: corpus/]")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything from scratch")] = False,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+    chunk_tokens: Annotated[int | None, typer.Option(help="Chunk size in cl100k tokens")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between chunks in tokens")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Embedding batch size")] = None,
+    device: Annotated[str | None, typer.Option(help="Torch device: cpu, cuda, mps")] = None,
+    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another writer")] = 60.0,
+) -> None:
+    """Ingest articles (.txt, .md, .html) into the index; only new or changed files are embedded."""
+    from index.build import ChunkParams, update_index
+    from index.embed import load_embedder
+    from index.ingest import discover_files, load_documents
+
+    settings = settings_with(
+        index_dir=index_dir,
+        model=model,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+        batch_size=batch_size,
+        device=device,
+    )
+    files = discover_files(paths or [settings.corpus_dir])
+    documents, skipped = load_documents(files)
+    for item in skipped:
+        console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+    with console.status("loading the embedding model…"):
+        embedder = load_embedder(settings.model, settings.device)
+    with _progress() as bar:
+        task = bar.add_task("embedding", total=None)
+        _, report = update_index(
+            settings.index_dir,
+            embedder,
+            files=documents,
+            rebuild=rebuild,
+            params=ChunkParams(settings.chunk_tokens, settings.chunk_overlap),
+            batch_size=settings.batch_size,
+            lock_timeout=lock_timeout,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            on_wait=lambda msg: console.print(msg),
+        )
+    _print_report(report, len(skipped), settings.index_dir)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _print_report(report, n_skipped: int, index_dir: Path) -> None:  # noqa: ANN001
+    table = Table(show_header=False, box=None)
+    rows = [
+        ("documents", report.documents),
+        ("chunks", report.chunks),
+        ("embedded now", f"{report.embedded_chunks} chunks in {report.embedded_documents} documents"),
+        ("reused", f"{report.reused_chunks} chunks in {report.reused_documents} documents"),
+        ("removed", ", ".join(report.removed) or "none"),
+        ("skipped files", n_skipped),
+        ("seconds", f"{report.seconds:.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    state = "written" if report.written else "unchanged"
+    console.print(f"index {state}: {index_dir} ({report.version})", highlight=False)
+
+
+def info(index_dir: IndexDirOption = None) -> None:
+    """Describe the index: model, chunking, documents and their dates."""
+    from index.store import load_store
+
+    settings = settings_with(index_dir=index_dir)
+    store = load_store(settings.index_dir)
+    manifest = store.manifest
+    console.print(
+        f"{settings.index_dir} ({store.version}): model {manifest.model} ({manifest.dim} dims), "
+        f"{manifest.tokenizer} chunks of {manifest.chunk_tokens} tokens with {manifest.chunk_overlap} "
+        f"overlap, {manifest.n_chunks} chunks, {manifest.dense_kind} FAISS, built {manifest.created}",
+        highlight=False,
+    )
+    table = Table("doc_id", "published", "source", "chunks", "title")
+    for doc_id, document in store.documents.items():
+        table.add_row(
+            doc_id,
+            document.published or "-",
+            document.source or "-",
+            str(len(store.chunks_of(doc_id))),
+            document.title,
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to the app."""
+    app.command()(index)
+    app.command()(info)

@@ -1,0 +1,250 @@
+"""The persisted index: FAISS vectors, BM25, chunk and document records, and a manifest.
+
+Layout of an index directory (RAG_INDEX_DIR):
+
+    CURRENT                 name of the live version folder, replaced atomically
+    .lock                   held by whichever process is writing
+    v-<time>-<id>/          one complete, immutable version
+        manifest.json       model, dimension, tokenizer, chunk parameters, hashes, format version
+        documents.jsonl     one Document per line (cleaned text included)
+        chunks.jsonl        one Chunk per line, in vector order
+        vectors.npy         float32 unit vectors, row i belongs to chunk i
+        dense.faiss         FAISS index over the same rows
+        bm25/               bm25s files over the same rows
+    tmp-<id>/               a version being written; leftovers of a killed build are removed
+
+Writers build a new version in tmp-<id>/, rename it to v-…/ and then replace CURRENT, so a
+reader sees the old version or the new one, never a mix, and a crash leaves the old one whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import (
+    REBUILD_HINT,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from index.lexical import LexicalIndex
+from index.types import Chunk, Document
+from index.vectors import DenseIndex
+
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 2  # the live one and the one before, for readers still loading it
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index folder says about itself."""
+
+    model: str
+    dim: int
+    tokenizer: str
+    chunk_tokens: int
+    chunk_overlap: int
+    documents: dict[str, str]  # doc_id -> content hash
+    n_chunks: int
+    dense_kind: str = "flat"
+    embed_title: bool = True
+    max_model_tokens: int = 0  # longest chunk in the model's own word pieces
+    model_window: int = 0  # the model's max_seq_length
+    format_version: int = FORMAT_VERSION
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+@dataclass
+class IndexStore:
+    """One loaded version of the index; treat as immutable once built."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    dense: DenseIndex
+    lexical: LexicalIndex
+    version: str = ""
+
+    def chunks_of(self, doc_id: str) -> list[int]:
+        """Row numbers of a document's chunks."""
+        return [i for i, c in enumerate(self.chunks) if c.doc_id == doc_id]
+
+    def save(self, index_dir: Path) -> str:
+        """Write this store as a new version and make it the live one; returns its name."""
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index_dir / f"tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            self._write_files(tmp)
+            # names sort by creation time, to the microsecond
+            version = f"v-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:6]}"
+            os.rename(tmp, index_dir / version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync(index_dir)
+        _write_atomic(index_dir / "CURRENT", version + "\n")
+        self.version = version
+        remove_stale_versions(index_dir)
+        return version
+
+    def _write_files(self, folder: Path) -> None:
+        with open(folder / "documents.jsonl", "w", encoding="utf-8") as out:
+            for document in self.documents.values():
+                out.write(json.dumps(asdict(document), ensure_ascii=False) + "\n")
+        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
+            for chunk in self.chunks:
+                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(folder / "vectors.npy", self.vectors)
+        self.dense.save(folder / "dense.faiss")
+        self.lexical.save(folder / "bm25")
+        # the manifest goes last: a version folder without one is incomplete
+        (folder / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=2) + "\n")
+        for path in folder.iterdir():
+            if path.is_file():
+                _fsync(path)
+
+
+def current_version(index_dir: Path) -> Path:
+    """Folder of the live version, or IndexMissingError saying how to build one."""
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        raise IndexMissingError(f"no index at {index_dir}; build one with `rag index` (or `make index`)")
+    name = pointer.read_text().strip()
+    folder = index_dir / name
+    if not name.startswith("v-") or "/" in name or not folder.is_dir():
+        raise IndexCorruptError(f"{pointer} names {name!r}, which is not an index version; {REBUILD_HINT}")
+    return folder
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Parse and check a version's manifest."""
+    try:
+        raw = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{folder} has no manifest.json; {REBUILD_HINT}") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"manifest in {folder} cannot be read: {exc}; {REBUILD_HINT}") from exc
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+        found = raw.get("format_version") if isinstance(raw, dict) else None
+        raise IndexMismatchError(
+            f"index at {folder.parent} has format version {found!r}, but this program reads "
+            f"version {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    try:
+        return Manifest(**raw)
+    except TypeError as exc:
+        raise IndexCorruptError(f"manifest in {folder} is malformed: {exc}; {REBUILD_HINT}") from exc
+
+
+def check_compatible(manifest: Manifest, model: str, dim: int | None = None) -> None:
+    """Raise IndexMismatchError when the index was built with another model or dimension."""
+    if manifest.model != model or (dim is not None and manifest.dim != dim):
+        raise IndexMismatchError(
+            f"index was built with {manifest.model} ({manifest.dim} dims) but the configured "
+            f"model is {model}{f' ({dim} dims)' if dim else ''}; {REBUILD_HINT}"
+        )
+
+
+def load_store(index_dir: Path, model: str | None = None, dim: int | None = None) -> IndexStore:
+    """Load the live version, checking it against the configured model and its own files."""
+    folder = current_version(index_dir)
+    manifest = read_manifest(folder)
+    if model is not None:
+        check_compatible(manifest, model, dim)
+    documents = {d.doc_id: d for d in _read_jsonl(folder / "documents.jsonl", Document)}
+    chunks = _read_jsonl(folder / "chunks.jsonl", Chunk)
+    vectors = _read_vectors(folder / "vectors.npy")
+    dense = DenseIndex.load(folder / "dense.faiss")
+    lexical = LexicalIndex.load(folder / "bm25", len(chunks))
+    store = IndexStore(manifest, documents, chunks, vectors, dense, lexical, version=folder.name)
+    _check_consistent(store, folder)
+    return store
+
+
+def _read_jsonl(path: Path, kind: type) -> list:
+    try:
+        with open(path, encoding="utf-8") as lines:
+            return [kind(**json.loads(line)) for line in lines if line.strip()]
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{path.name} is missing from {path.parent}; {REBUILD_HINT}") from exc
+    except (ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+
+
+def _read_vectors(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r")
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{path.name} is missing from {path.parent}; {REBUILD_HINT}") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+
+
+def _check_consistent(store: IndexStore, folder: Path) -> None:
+    """Every part must describe the same rows and documents as the manifest."""
+    manifest = store.manifest
+    sizes = {
+        "manifest": manifest.n_chunks,
+        "chunks.jsonl": len(store.chunks),
+        "vectors.npy": store.vectors.shape[0],
+        "dense.faiss": store.dense.size,
+    }
+    if len(set(sizes.values())) != 1:
+        raise IndexCorruptError(f"index parts in {folder} disagree on row counts {sizes}; {REBUILD_HINT}")
+    if store.vectors.ndim != 2 or store.vectors.shape[1] != manifest.dim or store.dense.dim != manifest.dim:
+        raise IndexCorruptError(f"vector dimension in {folder} is not {manifest.dim}; {REBUILD_HINT}")
+    if set(store.documents) != set(manifest.documents):
+        raise IndexCorruptError(f"documents.jsonl in {folder} disagrees with the manifest; {REBUILD_HINT}")
+
+
+def remove_stale_versions(index_dir: Path) -> None:
+    """Delete versions older than the last KEEP_VERSIONS (never the live one)."""
+    try:
+        live = (index_dir / "CURRENT").read_text().strip()
+    except OSError:
+        return
+    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir() and p.name != live)
+    for old in versions[: max(0, len(versions) - (KEEP_VERSIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Delete tmp-* folders left by killed writers; call only while holding the write lock."""
+    removed = []
+    for leftover in index_dir.glob("tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover.name)
+    for leftover in index_dir.glob("CURRENT.tmp-*"):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover.name)
+    return removed
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder entry to disk, so a rename after it is durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,43 @@
+"""All settings in one place: environment variables prefixed RAG_, overridable by CLI flags."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field reads the env var RAG_<FIELD NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    index_dir: Path = PROJECT_ROOT / ".rag_index"
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    model: str = DEFAULT_MODEL  # name or local path of a sentence-transformers model
+    device: str = "cpu"
+    chunk_tokens: int = 192
+    chunk_overlap: int = 32
+    batch_size: int = 32
+    top_k: int = 5
+    # the API
+    api_key: str | None = None
+    protect_reads: bool = False  # require the API key for GET endpoints too
+    cors_origins: str = ""  # comma separated; empty means CORS off
+    max_question_chars: int = 2000
+    max_upload_bytes: int = 10 * 1024 * 1024
+    build_index_on_start: bool = False
+    # optional generative mode
+    llm_url: str | None = None
+    llm_model: str = "local"
+    llm_timeout_s: float = 30.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings built once from the environment (only the CLI entry and the API call this)."""
+    return Settings()

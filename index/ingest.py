@@ -2,7 +2,9 @@
 
 Metadata overrides, strongest first: a sidecar `<stem>.meta.yaml` / `<stem>.meta.json` beside the
 file, YAML front matter at the top of a .md/.txt file, then what the clean stage extracts.
-Keys are `title`, `published` (ISO YYYY-MM-DD) and `source`; a sidecar may hold only those,
+Keys are `title`, `published` (ISO 8601: YYYY-MM-DD, or YYYY-MM / YYYY when only the month or
+year is known), `published_note` (how a date was established, kept in `extra`) and `source`; a
+sidecar may hold only those,
 front matter may hold others (ignored). A title from the file itself (front matter, HTML
 <title>/<h1>) that the cleaned text does not start with is put in front of it, so retrieval
 sees it; a sidecar or API title is metadata only.
@@ -37,7 +39,7 @@ from index.types import Document, Skipped
 Format = Literal["text", "markdown", "html"]
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
-OVERRIDE_KEYS = ("title", "published", "source")
+OVERRIDE_KEYS = ("title", "published", "published_note", "source")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MIN_WORD_CHARS = 40  # less than this after cleaning is not an article
 MAX_DOC_ID_CHARS = 128
@@ -51,7 +53,7 @@ _BOMS = (
 )  # fmt: skip
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-\d{2})?)?")  # reduced precision allowed
 
 
 def discover_files(paths: Sequence[Path]) -> list[Path]:
@@ -329,12 +331,18 @@ def _check_date(value: Any, where: str) -> str | None:
         return value.isoformat()
     if value is None:
         return None
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+    if isinstance(value, int) and 1000 <= value <= 9999:
+        return str(value)  # YAML reads a bare year as a number
+    text = value.strip() if isinstance(value, str) else ""
+    if _ISO_DATE.fullmatch(text):
         try:
-            return dt.date.fromisoformat(value.strip()).isoformat()
+            return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else text
         except ValueError:
             pass
-    raise InputError(f"{where} has published {value!r}, expected an ISO date YYYY-MM-DD such as 2016-12-01")
+    raise InputError(
+        f"{where} has published {value!r}, expected an ISO date YYYY-MM-DD such as 2016-12-01 "
+        "(or YYYY-MM / YYYY when only the month or year is known)"
+    )
 
 
 def _split_front_matter(text: str, name: str) -> tuple[dict[str, str | None], str]:
@@ -392,7 +400,11 @@ def _build_document(
         source=fields["source"],
         path=path,
         content_hash=content_hash,
-        extra={**extra, "title_basis": fields["title_basis"] or meta.title_basis},
+        extra={
+            **extra,
+            "title_basis": fields["title_basis"] or meta.title_basis,
+            **({"published_note": fields["published_note"]} if fields.get("published_note") else {}),
+        },
     )
 
 

@@ -84,13 +84,26 @@ def test_corpus_metadata() -> None:
     documents = {doc.doc_id: doc for doc in load_documents([CORPUS])[0]}
     found = {d: (doc.published, doc.published_basis, doc.source) for d, doc in documents.items()}
     assert found == {
-        "000_3f9b3e589f18f68f": (None, None, "Kazinform"),
+        # 000 and 003 state no date: the bundled sidecars give month/year with their basis
+        "000_3f9b3e589f18f68f": ("2016-12", "sidecar", "Kazinform"),
         "001_5488eb069d420042": ("2015-12-14", "text", "Xinhua"),
         "002_158f33fd42f0f3d5": ("2017-05-13", "text", "Xinhua"),
-        "003_f70ee63ae281a647": (None, None, "Kazinform"),
+        "003_f70ee63ae281a647": ("2019", "sidecar", "Kazinform"),
         "004_c370dfeada57f66a": ("2023-11-28", "text", "Kazakhstan Today"),
     }
     assert documents["001_5488eb069d420042"].title == "China, Kazakhstan to Step up Capacity Cooperation"
+    for doc_id in ("000_3f9b3e589f18f68f", "003_f70ee63ae281a647"):
+        assert "inferred from the text" in documents[doc_id].extra["published_note"]
+    assert "published_note" not in documents["002_158f33fd42f0f3d5"].extra
+
+
+@pytest.mark.parametrize("published", ["2016-12", "2019", 2019])
+def test_sidecar_accepts_reduced_precision_dates(tmp_path: Path, published) -> None:
+    (tmp_path / "story.txt").write_text("Headline\n\n" + "The fund holds two billion dollars today. " * 3)
+    (tmp_path / "story.meta.yaml").write_text(f"published: {published}\npublished_note: from a press list\n")
+    document = load_document(tmp_path / "story.txt")
+    assert document.published == str(published)
+    assert document.extra["published_note"] == "from a press list"
 
 
 def test_discover_is_sorted_recursive_and_skips_hidden_sidecars_and_other_types(mixed_folder: Path) -> None:

@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     llm_url: str | None = None
     llm_model: str = "local"
     llm_timeout_s: float = 30.0
+    llm_api_key: str | None = None  # sent to the LLM endpoint; not the API's own key
+
+
+def llm_config(settings: Settings):  # noqa: ANN201 - rag.generate.LLMConfig | None
+    """The generative-mode configuration, or None when RAG_LLM_URL is not set."""
+    if not settings.llm_url:
+        return None
+    from rag.generate import LLMConfig
+
+    return LLMConfig(
+        url=settings.llm_url,
+        model=settings.llm_model,
+        timeout_s=settings.llm_timeout_s,
+        api_key=settings.llm_api_key,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,297 @@
+"""The extractive answerer: pick the best-supported quantity, with its time and its citation."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from index.embed import Embedder
+from index.errors import QuestionError
+from rag.candidates import (
+    Candidate,
+    extract_candidates,
+    kind_fit,
+    names_supported,
+    proximity,
+    target_mismatch,
+    term_coverage,
+    totality,
+    unit_fit,
+    unknown_share,
+)
+from rag.ground import check_grounded
+from rag.quantities import format_quantity, quantities_match
+from rag.question import Question, analyse
+from rag.retrieve import Retriever
+from rag.types import Answer, Citation, Filters, Reported
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the features of a candidate add up to its score (chosen on the eval set)."""
+
+    semantic: float = 0.30
+    coverage: float = 0.25
+    proximity: float = 0.25
+    retrieval: float = 0.10
+    kind: float = 0.10
+    year_match: float = 0.15
+    year_conflict: float = 0.30
+    missing_name: float = 0.40
+    target: float = 0.15  # a goal or forecast when the question asks for a fact
+    totality: float = 0.10  # a stated total when one is asked for; an increment when it is not
+    unknown: float = 0.35  # question words the index has never seen: the fact is likely absent
+    threshold: float = 0.42  # below this the answerer abstains
+    year_ratio: float = 0.6  # a mention about the asked year may score this share of the best
+
+
+DEFAULT_WEIGHTS = Weights()
+MAX_QUESTION_CHARS = 2000
+
+
+class Answerer:
+    """Answers questions from one index version; share one per process."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        weights: Weights = DEFAULT_WEIGHTS,
+        time_aware: bool = True,
+    ) -> None:
+        self.retriever = retriever
+        self.weights = weights
+        self.time_aware = time_aware
+        self._sentence_vectors: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.retriever.embedder
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+        """Answer a question with a cited quantity, or abstain with a reason."""
+        question = _validated(question)
+        parsed = analyse(question)
+        hits = self.retriever.search(question, k=max(k, 1), filters=filters)
+        if not hits:
+            return _abstain(question, "no passage in the index matches the question")
+        candidates = extract_candidates(parsed, hits)
+        if not candidates:
+            return _abstain(question, f"no {parsed.wanted} is mentioned in the retrieved passages")
+        scored = self._score(parsed, candidates)
+        return self._decide(parsed, scored)
+
+    def _score(self, question: Question, candidates: list[Candidate]) -> list[tuple[float, Candidate]]:
+        lexical = self.retriever.store.lexical
+        idf = {t: lexical.idf(t) for t in question.terms}
+        unknown = unknown_share(question.terms, idf, {t for t in question.terms if lexical.knows(t)})
+        similarity = self._semantic(question.text, candidates)
+        w = self.weights
+        scored = []
+        for candidate, semantic in zip(candidates, similarity, strict=True):
+            title = candidate.document.title
+            features = {
+                "semantic": semantic,
+                "coverage": max(
+                    term_coverage(question.terms, candidate.sentence, idf),
+                    0.8 * term_coverage(question.terms, f"{title} {candidate.context()}", idf),
+                ),
+                "proximity": proximity(question.terms, candidate, idf),
+                "retrieval": 1.0 / (1 + candidate.hit.rank),
+                "kind": kind_fit(question, candidate.quantity),
+                "unit": unit_fit(question, candidate.quantity),
+                "names": 1.0 if names_supported(question, candidate.document) else 0.0,
+                "time": self._time_fit(question, candidate),
+                "target": target_mismatch(question, candidate),
+                "unknown": unknown,
+                "totality": totality(question, candidate),
+            }
+            score = (
+                (
+                    w.semantic * features["semantic"]
+                    + w.coverage * features["coverage"]
+                    + w.proximity * features["proximity"]
+                    + w.retrieval * features["retrieval"]
+                    + w.kind * features["kind"]
+                )
+                * features["unit"]
+                + features["time"]
+                - w.missing_name * (1 - features["names"])
+            )
+            score -= w.target * features["target"] + w.unknown * features["unknown"]
+            score += w.totality * features["totality"]
+            scored.append((score, replace(candidate, features=features)))
+        scored.sort(key=lambda item: (-item[0], item[1].document.doc_id, item[1].quantity.start))
+        return scored
+
+    def _time_fit(self, question: Question, candidate: Candidate) -> float:
+        if not self.time_aware or question.year is None:
+            return 0.0
+        about = candidate.about
+        if about.year == question.year:
+            return self.weights.year_match if about.basis != "published" else self.weights.year_match / 3
+        if about.basis in ("explicit", "relative"):
+            return -self.weights.year_conflict
+        return 0.0
+
+    def _semantic(self, question: str, candidates: list[Candidate]) -> list[float]:
+        """Cosine similarity of the question and each candidate's context (vectors cached)."""
+        query = self.retriever.embed_query(question)
+        keys = [(c.document.doc_id, c.document.content_hash, c.sentence_start) for c in candidates]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._sentence_vectors))
+        if missing:
+            # with the sentence before: news sentences often say "it" for what the last one named
+            texts = {k: c.context() for k, c in zip(keys, candidates, strict=True)}
+            vectors = self.embedder.embed_batch([texts[k] for k in missing])
+            for key, vector in zip(missing, vectors, strict=True):
+                self._sentence_vectors[key] = vector
+            while len(self._sentence_vectors) > 20_000:
+                self._sentence_vectors.popitem(last=False)
+        return [float(np.dot(query, self._sentence_vectors[k])) for k in keys]
+
+    def _decide(self, question: Question, scored: list[tuple[float, Candidate]]) -> Answer:
+        best_score, best = scored[0]
+        if best.features["names"] == 0.0:
+            return _abstain(question.text, "the sources do not mention " + ", ".join(question.proper_nouns))
+        if best_score < self.weights.threshold:
+            return _abstain(
+                question.text,
+                f"no quantity is supported well enough (best {best_score:.2f}, "
+                f"{format_quantity(best.quantity)} in {best.document.doc_id}; "
+                f"threshold {self.weights.threshold:.2f})",
+            )
+        rivals = self._rivals(scored)
+        if question.year is not None and self.time_aware:
+            chosen = self._about_year(question.year, scored)
+            others = [_reported(c) for c in self._other_years(question.year, scored)]
+            if chosen is None:
+                answer = _abstain(question.text, f"the sources give no figure for {question.year}")
+                return replace(answer, also_reported=others)
+        else:
+            chosen = self._latest(question, best, rivals) if self.time_aware else best
+            others = [_reported(c) for c in [best, *rivals] if c is not chosen]
+        answer = Answer(
+            question=question.text,
+            answer=_answer_text(chosen),
+            quantity=chosen.quantity,
+            abstained=False,
+            reason=None,
+            citations=[citation_of(chosen)],
+            also_reported=_distinct(others, chosen),
+            confidence=round(best_score, 4),
+        )
+        check_grounded(answer, self.retriever.store.documents)
+        return answer
+
+    def _rivals(self, scored: list[tuple[float, Candidate]]) -> list[Candidate]:
+        """The best candidate of each other document reporting the same thing: other reports.
+
+        Same thing: the same kind and unit, a score not far below the best, and a context that
+        covers the question's words about as well as the best's does.
+        """
+        best_score, best = scored[0]
+        rivals: dict[str, Candidate] = {}
+        for score, candidate in scored[1:]:
+            doc_id = candidate.document.doc_id
+            if doc_id == best.document.doc_id or doc_id in rivals or not candidate.features["names"]:
+                continue
+            close = score >= self.weights.year_ratio * best_score
+            covers = candidate.features["coverage"] >= best.features["coverage"] - 0.25
+            if close and covers and _same_kind(candidate, best):
+                rivals[doc_id] = candidate
+        return list(rivals.values())
+
+    def _about_year(self, year: int, scored: list[tuple[float, Candidate]]) -> Candidate | None:
+        """The best candidate about the year asked for, if one is supported well enough."""
+        best_score, best = scored[0]
+        floor = max(self.weights.threshold, self.weights.year_ratio * best_score)
+        for score, candidate in scored:
+            if score < floor:
+                return None
+            if candidate.about.year == year and candidate.features["names"] and _same_kind(candidate, best):
+                return candidate
+        return None
+
+    def _other_years(self, year: int, scored: list[tuple[float, Candidate]]) -> list[Candidate]:
+        """The best candidate stated to be about each other year: the figure at other times."""
+        best_score, best = scored[0]
+        floor = max(self.weights.threshold, self.weights.year_ratio * best_score)
+        by_year: dict[int, Candidate] = {}
+        for score, candidate in scored:
+            about = candidate.about
+            if score < floor or about.year in (None, year) or about.basis not in ("explicit", "relative"):
+                continue
+            if candidate.features["names"] and _same_kind(candidate, best):
+                by_year.setdefault(about.year, candidate)  # type: ignore[arg-type]
+        return [by_year[y] for y in sorted(by_year)]
+
+    @staticmethod
+    def _latest(question: Question, best: Candidate, rivals: list[Candidate]) -> Candidate:
+        """Among reports of the same thing in different sources, the latest (or the earliest)."""
+        dated = [c for c in [best, *rivals] if c.about.year is not None]
+        if not dated:
+            return best
+        key = lambda c: (c.about.year, c.document.published or "")  # noqa: E731
+        return min(dated, key=key) if question.time_intent == "earliest" else max(dated, key=key)
+
+
+def _distinct(reports: list[Reported], chosen: Candidate) -> list[Reported]:
+    """Reports whose value differs from the answer's and from each other's."""
+    kept: list[Reported] = []
+    for report in reports:
+        if quantities_match(report.quantity, chosen.quantity):
+            continue
+        if any(quantities_match(report.quantity, k.quantity) for k in kept):
+            continue
+        kept.append(report)
+    return kept
+
+
+def _validated(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty; ask something like 'how big is the capacity fund?'")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return question.strip()
+
+
+def _same_kind(a: Candidate, b: Candidate) -> bool:
+    qa, qb = a.quantity, b.quantity
+    return qa.kind == qb.kind and (qa.unit or "") == (qb.unit or "")
+
+
+def _answer_text(candidate: Candidate) -> str:
+    quantity = candidate.quantity
+    text = format_quantity(quantity)
+    return f"{quantity.qualifier} {text}" if quantity.qualifier else text
+
+
+def citation_of(candidate: Candidate) -> Citation:
+    """The citation of a candidate: its whole sentence, with offsets in the cleaned text."""
+    document = candidate.document
+    return Citation(
+        doc_id=document.doc_id,
+        title=document.title,
+        published=document.published,
+        text=candidate.sentence,
+        start=candidate.sentence_start,
+        end=candidate.sentence_end,
+        chunk_id=candidate.hit.chunk.chunk_id,
+        score=round(candidate.hit.score, 6),
+    )
+
+
+def _reported(candidate: Candidate) -> Reported:
+    return Reported(
+        answer=_answer_text(candidate),
+        quantity=candidate.quantity,
+        published=candidate.document.published,
+        citation=citation_of(candidate),
+    )
+
+
+def _abstain(question: str, reason: str) -> Answer:
+    return Answer(question=question, answer=None, quantity=None, abstained=True, reason=reason)

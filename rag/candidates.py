@@ -1,0 +1,199 @@
+"""Candidate answers: quantity mentions in retrieved sentences, with the features that rank them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from index.lexical import lexical_tokens
+from index.sentences import split_sentences
+from index.types import Document
+from rag.quantities import Quantity, parse_quantities
+from rag.question import Question, singular
+from rag.timeline import About, resolve_about
+from rag.types import Hit
+
+# How well a quantity kind answers each wanted kind (absent pairs do not answer at all).
+_KIND_FIT: dict[str, dict[str, float]] = {
+    "money": {"money": 1.0},
+    "count": {"count": 1.0, "number": 0.6},
+    "percent": {"percent": 1.0},
+    "length": {"length": 1.0},
+    "date": {"date": 1.0, "year": 0.7, "range": 0.5},
+    "year": {"year": 1.0, "date": 0.7, "range": 0.6},
+    "ordinal": {"ordinal": 1.0},
+    "number": {"money": 0.8, "count": 0.9, "number": 1.0, "percent": 0.8, "length": 0.8},
+}
+_WORD = re.compile(r"[\w$%.,-]+")
+WINDOW = 10  # words either side of a number that count as "next to" it
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A quantity mention that may answer the question."""
+
+    quantity: Quantity  # offsets are in the document's cleaned text
+    hit: Hit
+    sentence_start: int
+    sentence_end: int
+    about: About
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def document(self) -> Document:
+        return self.hit.document
+
+    @property
+    def sentence(self) -> str:
+        return self.document.text[self.sentence_start : self.sentence_end]
+
+    def context(self, before: int = 1) -> str:
+        """The sentence with the `before` sentences that precede it (what "it" refers to)."""
+        spans = _sentences(self.document.doc_id, self.document.content_hash, self.document.text)
+        starts = [start for start, _ in spans]
+        index = starts.index(self.sentence_start) if self.sentence_start in starts else 0
+        first = spans[max(0, index - before)][0]
+        return self.document.text[first : self.sentence_end]
+
+
+@lru_cache(maxsize=4096)
+def _sentences(doc_id: str, content_hash: str, text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(split_sentences(text))
+
+
+@lru_cache(maxsize=4096)
+def _quantities(doc_id: str, content_hash: str, text: str) -> tuple[Quantity, ...]:
+    return tuple(parse_quantities(text))
+
+
+def document_quantities(document: Document) -> tuple[Quantity, ...]:
+    """Every quantity mention of a document, parsed once and cached."""
+    return _quantities(document.doc_id, document.content_hash, document.text)
+
+
+def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
+    """Quantities of a fitting kind in the sentences of the retrieved chunks (each sentence once)."""
+    seen: set[tuple[str, int]] = set()
+    candidates = []
+    for hit in hits:
+        document = hit.document
+        mentions = document_quantities(document)
+        for start, end in _sentences(document.doc_id, document.content_hash, document.text):
+            if start < hit.chunk.start or end > hit.chunk.end or (document.doc_id, start) in seen:
+                continue
+            seen.add((document.doc_id, start))
+            inside = [q for q in mentions if q.start >= start and q.end <= end]
+            for quantity in inside:
+                if kind_fit(question, quantity) == 0.0:
+                    continue
+                sentence = document.text[start:end]
+                about = resolve_about(sentence, start, quantity, inside, document.published)
+                candidates.append(Candidate(quantity, hit, start, end, about))
+    return candidates
+
+
+def kind_fit(question: Question, quantity: Quantity) -> float:
+    """1.0 when the mention is the kind of quantity asked for, less when merely compatible."""
+    return _KIND_FIT.get(question.wanted, {}).get(quantity.kind, 0.0)
+
+
+def unit_fit(question: Question, quantity: Quantity) -> float:
+    """For "how many X" questions: does the mention count X?"""
+    if question.wanted != "count" or not question.counted:
+        return 1.0
+    if not quantity.unit:
+        return 0.4
+    unit = singular(quantity.unit.split()[-1])
+    counted = question.counted
+    if unit == counted or unit.startswith(counted[:5]) or counted.startswith(unit[:5]):
+        return 1.0
+    if counted in ("people", "person") and unit in ("people", "person", "worker", "job", "employee"):
+        return 1.0
+    return 0.0
+
+
+def term_coverage(terms: tuple[str, ...], text: str, idf: dict[str, float]) -> float:
+    """IDF-weighted share of the question's terms found in text."""
+    if not terms:
+        return 0.0
+    present = set(lexical_tokens(text))
+    total = sum(idf[t] for t in terms)
+    return sum(idf[t] for t in terms if t in present) / total if total else 0.0
+
+
+def proximity(terms: tuple[str, ...], candidate: Candidate, idf: dict[str, float]) -> float:
+    """IDF-weighted closeness of the question's terms to the number, within its sentence."""
+    if not terms:
+        return 0.0
+    text = candidate.document.text
+    # the number's own clause: "…$5.5 billion are under way; … the remaining … $18.1 billion"
+    before = text[candidate.sentence_start : candidate.quantity.start].split(";")[-1]
+    after = text[candidate.quantity.end : candidate.sentence_end].split(";")[0]
+    before, after = lexical_tokens(before), lexical_tokens(after)
+    distance: dict[str, int] = {t: 0 for t in lexical_tokens(candidate.quantity.text)}  # "18 stations"
+    for offset, token in enumerate(reversed(before)):
+        distance.setdefault(token, offset)
+    for offset, token in enumerate(after):
+        distance[token] = min(distance.get(token, offset), offset)
+    distance.update({t: 0 for t in lexical_tokens(candidate.quantity.text)})
+    total = sum(idf[t] for t in terms)
+    near = sum(idf[t] * max(0.0, 1 - distance[t] / WINDOW) for t in terms if t in distance)
+    return near / total if total else 0.0
+
+
+_TARGET = re.compile(
+    r"\b(goal|target|aim|aims|plan|plans|planned|forecast|expected|projected|envisaged|"
+    r"ambition|intend|intends|seek|seeks|strive)\b",
+    re.I,
+)
+
+
+def target_mismatch(question: Question, candidate: Candidate) -> float:
+    """1.0 when the number is a goal or forecast but the question does not ask for one."""
+    if _TARGET.search(question.text):
+        return 0.0
+    text = candidate.document.text
+    lead = text[max(candidate.sentence_start, candidate.quantity.start - 80) : candidate.quantity.start]
+    return 1.0 if _TARGET.search(lead) else 0.0
+
+
+_WANTS_TOTAL = re.compile(r"\b(total|overall|altogether|in all|all|joint|combined|are there)\b", re.I)
+_WANTS_MORE = re.compile(r"\b(more|another|additional|further|extra|new)\b", re.I)
+_TOTAL_LEAD = re.compile(r"\b(a total of|in total|total(?:ling|ing)?|overall|altogether|in all)\b", re.I)
+_MORE_AFTER = re.compile(r"^\s*(more|additional|further|extra)\b", re.I)
+
+
+def totality(question: Question, candidate: Candidate) -> float:
+    """+1 for a stated total when a total is asked for; -1 for an increment ("5 more") when it is not."""
+    if question.wanted not in ("count", "money", "number"):
+        return 0.0
+    text = candidate.document.text
+    quantity = candidate.quantity
+    lead = text[max(candidate.sentence_start, quantity.start - 40) : quantity.start]
+    tail = text[quantity.end : min(candidate.sentence_end, quantity.end + 30)]
+    is_increment = (
+        quantity.qualifier == "more"  # "another 43 projects are under construction" is a fact of its own
+        or bool(_MORE_AFTER.match(tail))
+        or bool(re.search(r"\b(more|additional)\b", quantity.text, re.I))
+    )
+    if is_increment and not _WANTS_MORE.search(question.text):
+        return -1.0
+    is_total = _TOTAL_LEAD.search(lead) or _TOTAL_LEAD.match(tail.strip())
+    return 1.0 if is_total and _WANTS_TOTAL.search(question.text) else 0.0
+
+
+def unknown_share(terms: tuple[str, ...], idf: dict[str, float], known: set[str]) -> float:
+    """IDF-weighted share of question terms that occur nowhere in the index."""
+    total = sum(idf[t] for t in terms)
+    return sum(idf[t] for t in terms if t not in known) / total if total else 0.0
+
+
+def names_supported(question: Question, document: Document) -> bool:
+    """Every proper name in the question occurs in the document (as a word prefix, any case)."""
+    lowered = document.text.lower()
+    for name in question.proper_nouns:
+        parts = [p for p in name.lower().split("-") if p]
+        if not all(re.search(rf"\b{re.escape(p[: max(4, len(p) - 3)])}", lowered) for p in parts):
+            return False
+    return True

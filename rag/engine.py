@@ -1,0 +1,102 @@
+"""One object that holds a loaded index, the model and the answerer, and swaps in updates.
+
+The CLI and the API both use it. Reads take a reference to the current state and use it to
+the end, so an update swapped in meanwhile never mixes two index versions in one answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.build import BuildReport, ChunkParams, update_index
+from index.embed import Embedder, load_embedder
+from index.store import IndexStore, load_store
+from index.types import Document
+from rag.answer import Answerer
+from rag.generate import GenerativeAnswerer, LLMConfig
+from rag.retrieve import Fusion, Retriever
+from rag.types import Answer, Filters, Hit, RetrievalMode
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What an engine needs to know; built from Settings at the edges."""
+
+    index_dir: Path
+    model: str
+    device: str = "cpu"
+    chunk_tokens: int = 192
+    chunk_overlap: int = 32
+    batch_size: int = 32
+    mode: RetrievalMode = "hybrid"
+    fusion: Fusion = "rrf"
+    time_aware: bool = True
+    llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
+
+
+@dataclass(frozen=True)
+class _State:
+    store: IndexStore
+    retriever: Retriever
+    answerer: Answerer
+
+
+class Engine:
+    """A loaded index with its retriever and answerer; thread-safe reads, serialised writes."""
+
+    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+        self.config = config
+        self.embedder = embedder or load_embedder(config.model, config.device)
+        self._write_lock = threading.Lock()
+        self._state = self._make_state(
+            load_store(config.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+        )
+
+    def _make_state(self, store: IndexStore) -> _State:
+        retriever = Retriever(store, self.embedder, mode=self.config.mode, fusion=self.config.fusion)
+        return _State(store, retriever, Answerer(retriever, time_aware=self.config.time_aware))
+
+    @property
+    def store(self) -> IndexStore:
+        return self._state.store
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._state.answerer
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._state.retriever
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+        """Answer a question from the current index version (through the LLM when configured)."""
+        answerer = self._state.answerer
+        if self.config.llm is None:
+            return answerer.ask(question, k=k, filters=filters)
+        return GenerativeAnswerer(answerer, self.config.llm).ask(question, k=k, filters=filters)
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """Ranked chunks for a query from the current index version."""
+        return self._state.retriever.search(query, k=k, filters=filters)
+
+    def upsert(self, documents: list[Document]) -> BuildReport:
+        """Add or replace documents; the new version is written atomically, then swapped in."""
+        return self._update(upserts=documents)
+
+    def delete(self, doc_ids: list[str]) -> BuildReport:
+        """Remove documents; NotFoundError when one is not in the index."""
+        return self._update(deletes=doc_ids)
+
+    def _update(self, **changes: list) -> BuildReport:
+        with self._write_lock:
+            store, report = update_index(
+                self.config.index_dir,
+                self.embedder,
+                params=ChunkParams(self.config.chunk_tokens, self.config.chunk_overlap),
+                batch_size=self.config.batch_size,
+                **changes,
+            )
+            self._state = self._make_state(store)
+            return report

@@ -1,0 +1,41 @@
+"""The grounding invariant: every number we answer occurs inside a cited span."""
+
+from __future__ import annotations
+
+from index.errors import RagError
+from index.types import Document
+from rag.quantities import parse_quantities, parse_quantity, quantities_match
+from rag.types import Answer
+
+
+class GroundingError(RagError):
+    """An answer whose number is not found in what it cites (a bug, never shown as an answer)."""
+
+
+def check_grounded(answer: Answer, documents: dict[str, Document]) -> None:
+    """Raise GroundingError unless the answer's quantity lies inside a cited span of its source."""
+    if answer.abstained or answer.quantity is None:
+        return
+    quantity = answer.quantity
+    for citation in answer.citations:
+        document = documents.get(citation.doc_id)
+        if document is None or document.text[citation.start : citation.end] != citation.text:
+            continue
+        inside = citation.start <= quantity.start and quantity.end <= citation.end
+        if inside and document.text[quantity.start : quantity.end] == quantity.text:
+            stated = parse_quantity(answer.answer or "")
+            if stated is not None and quantities_match(stated, quantity):
+                return
+    raise GroundingError(f"answer {answer.answer!r} is not found in any cited span")
+
+
+def supported_numbers(text: str, passages: list[str]) -> tuple[list[str], list[str]]:
+    """Split the quantities mentioned in text into those found in passages and those not."""
+    found = [q for passage in passages for q in parse_quantities(passage)]
+    supported, unsupported = [], []
+    for quantity in parse_quantities(text):
+        if quantity.kind in ("ordinal",) or any(quantities_match(quantity, f) for f in found):
+            supported.append(quantity.text)
+        else:
+            unsupported.append(quantity.text)
+    return supported, unsupported

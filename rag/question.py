@@ -1,0 +1,138 @@
+"""Reading a question: which kind of quantity it wants, about what, and at what time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from index.lexical import lexical_tokens
+
+Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
+TimeIntent = Literal["year", "latest", "earliest", "none"]
+
+_COUNTED = re.compile(r"\b(?:how\s+many|(?:number|count|total)\s+of)\s+((?:[\w-]+\s*){1,3})", re.I)
+_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+_SKIP_ADJECTIVES = frozenset(
+    "more major big new joint bilateral chinese kazakh kazakhstani foreign other total "
+    "kazakh-chinese china-kazakhstan separate different individual".split()
+)
+# (pattern, kind), first match wins; order matters: "by how much ... grow" wants a percent.
+_KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
+    (re.compile(r"\b(percent|percentage|per cent|%|share|proportion|rate)\b", re.I), "percent"),
+    (
+        re.compile(r"\bby how much\b.*\b(grow|grew|increase|rise|rose|fall|fell|drop|decline)", re.I),
+        "percent",
+    ),
+    (re.compile(r"\bhow (?:much|fast) did\b.*\b(grow|grew|increase|rise|rose)\b", re.I), "percent"),
+    (re.compile(r"\bhow many\b", re.I), "count"),
+    (re.compile(r"\bnumber of\b", re.I), "count"),
+    (re.compile(r"\b(how long|length|how far|distance|kilomet|km)\b", re.I), "length"),
+    (
+        re.compile(
+            r"\b(which|what)\b[^?]{0,30}?\b(anniversary|meeting|edition|session|round|forum|"
+            r"conference|summit|congress)\b",
+            re.I,
+        ),
+        "ordinal",
+    ),
+    (re.compile(r"\b(in )?(what|which) year\b|\bsince when\b", re.I), "year"),
+    (re.compile(r"\b(when|what date|which date|what day|which day|until when|till when)\b", re.I), "date"),
+    (
+        re.compile(
+            r"\b(how much|how big|how large|worth|value|valued|cost|fund|invest|"
+            r"investment|loan|loans|money|dollars?|usd|budget|turnover|volume|amount|"
+            r"capital|price|spent|spend)\b",
+            re.I,
+        ),
+        "money",
+    ),
+    (re.compile(r"\bhow (?:much|big|large)\b", re.I), "number"),
+]
+_IRREGULAR_PLURALS = frozenset("people men women children staff personnel".split())
+_LATEST = re.compile(r"\b(latest|most recent|current|currently|now|today|recent)\b", re.I)
+_EARLIEST = re.compile(r"\b(first|earliest|original|initially|initial)\b", re.I)
+_PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,}(?:-[A-Z][a-z]+)*)\b")
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how is are was were do does did".split()
+)
+# stems of words that say how a question is asked, not what it is about
+_ASKING_STEMS = frozenset(
+    "what which who whom whose when where whi how mani much is are was were do doe did will would "
+    "can could big larg long tell give figur number amount".split()
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks for."""
+
+    text: str
+    wanted: Wanted
+    counted: str | None  # the noun a "how many" question counts, singular ("station")
+    year: int | None  # a year the question names
+    time_intent: TimeIntent
+    terms: tuple[str, ...]  # stemmed content words
+    proper_nouns: tuple[str, ...]  # capitalised names the answer's source must mention
+
+
+def singular(word: str) -> str:
+    """A rough English singular of a plural noun ("stations" -> "station", "cities" -> "city")."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def analyse(question: str) -> Question:
+    """Parse a question into the kind of quantity wanted, its subject and its time."""
+    wanted = next((kind for pattern, kind in _KIND_RULES if pattern.search(question)), "number")
+    years = _YEAR.findall(question)
+    year = int(years[0]) if len(years) == 1 else None  # two years make a period, not a condition
+    if year and wanted == "year":
+        wanted = "number"  # "in 2018, how …": the year is a condition, not the thing asked
+    intent: TimeIntent = "year" if year else "none"
+    if not year and _LATEST.search(question):
+        intent = "latest"
+    elif not year and _EARLIEST.search(question) and wanted != "ordinal":
+        intent = "earliest"
+    return Question(
+        text=question,
+        wanted=wanted,
+        counted=_counted_noun(question) if wanted == "count" else None,
+        year=year,
+        time_intent=intent,
+        terms=tuple(
+            dict.fromkeys(
+                t for t in lexical_tokens(question) if not _YEAR.fullmatch(t) and t not in _ASKING_STEMS
+            )
+        ),
+        proper_nouns=_proper_nouns(question),
+    )
+
+
+def _counted_noun(question: str) -> str | None:
+    match = _COUNTED.search(question)
+    if not match:
+        return None
+    words = match.group(1).lower().split()
+    plural = [w for w in words if w.endswith("s") and not w.endswith("ss") and len(w) > 3]
+    if plural or any(w in _IRREGULAR_PLURALS for w in words):
+        return singular(next(w for w in words if w in plural or w in _IRREGULAR_PLURALS))
+    nouns = [w for w in words if w not in _SKIP_ADJECTIVES]
+    return singular(nouns[0]) if nouns else singular(words[-1])
+
+
+def _proper_nouns(question: str) -> tuple[str, ...]:
+    """Capitalised words after the first, minus question words: names the answer must be about."""
+    names = []
+    for match in _PROPER.finditer(question):
+        word = match.group(1)
+        if match.start() == 0 or word.lower() in _QUESTION_WORDS:
+            continue
+        names.append(word)
+    return tuple(dict.fromkeys(names))

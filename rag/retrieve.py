@@ -1,0 +1,165 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused into one ranking."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from index.embed import Embedder
+from index.errors import InputError
+from index.store import IndexStore
+from rag.types import Filters, Hit, RetrievalMode
+
+Fusion = Literal["rrf", "weighted"]
+RRF_K = 60  # the constant of Cormack et al.; damps the weight of the very top ranks
+CANDIDATES = 50  # how deep each list is read before fusion
+QUERY_CACHE_SIZE = 1024
+
+
+@dataclass
+class Timings:
+    """Milliseconds spent in each step of the last search."""
+
+    embed_ms: float = 0.0
+    dense_ms: float = 0.0
+    bm25_ms: float = 0.0
+    fusion_ms: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Search one loaded index version; safe to share between threads for reading."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        mode: RetrievalMode = "hybrid",
+        fusion: Fusion = "rrf",
+        dense_weight: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.mode = mode
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.timings = Timings()
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's unit vector, from a small LRU cache when it was asked before."""
+        cached = self._query_cache.get(query)
+        if cached is not None:
+            self._query_cache.move_to_end(query)
+            return cached
+        vector = self.embedder.embed_batch([query])[0]
+        self._query_cache[query] = vector
+        if len(self._query_cache) > QUERY_CACHE_SIZE:
+            self._query_cache.popitem(last=False)
+        return vector
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """The k best chunks for query, best first."""
+        if not query.strip():
+            raise InputError("the query is empty; ask something")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        timings = Timings()
+        allowed = self._allowed_rows(filters)
+        if allowed is not None and len(allowed) == 0:
+            self.timings = timings
+            return []
+        depth = max(CANDIDATES, k)
+        dense = self._dense(query, depth, allowed, timings) if self.mode != "bm25" else {}
+        lexical = self._lexical(query, depth, allowed, timings) if self.mode != "dense" else {}
+        started = time.perf_counter()
+        fused = self._fuse(dense, lexical)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        hits = [self._hit(row, score, rank, dense, lexical) for rank, (row, score) in enumerate(ranked)]
+        timings.fusion_ms = (time.perf_counter() - started) * 1000
+        self.timings = timings
+        return hits
+
+    def _allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active:
+            return None
+        admitted = {d for d, doc in self.store.documents.items() if filters.admits(doc)}
+        rows = [i for i, chunk in enumerate(self.store.chunks) if chunk.doc_id in admitted]
+        return np.asarray(rows, dtype=np.int64)
+
+    def _dense(
+        self, query: str, depth: int, allowed: np.ndarray | None, timings: Timings
+    ) -> dict[int, float]:
+        started = time.perf_counter()
+        vector = self.embed_query(query)
+        timings.embed_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        scores, rows = self.store.dense.search(vector, depth, allowed)
+        timings.dense_ms = (time.perf_counter() - started) * 1000
+        return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
+
+    def _lexical(
+        self, query: str, depth: int, allowed: np.ndarray | None, timings: Timings
+    ) -> dict[int, float]:
+        started = time.perf_counter()
+        scores = self.store.lexical.scores(query)
+        if allowed is not None:
+            masked = np.full_like(scores, -np.inf)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        depth = min(depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth] if depth else np.zeros(0, dtype=np.int64)
+        result = {int(r): float(scores[r]) for r in top if scores[r] > 0}
+        timings.bm25_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        if not lexical:
+            return dense
+        if not dense:
+            return lexical
+        if self.fusion == "weighted":
+            return _weighted(dense, lexical, self.dense_weight)
+        return _reciprocal_rank(dense, lexical)
+
+    def _hit(
+        self, row: int, score: float, rank: int, dense: dict[int, float], lexical: dict[int, float]
+    ) -> Hit:
+        chunk = self.store.chunks[row]
+        return Hit(
+            chunk=chunk,
+            document=self.store.documents[chunk.doc_id],
+            score=score,
+            rank=rank,
+            dense_score=dense.get(row),
+            lexical_score=lexical.get(row),
+        )
+
+
+def _ranks(scores: dict[int, float]) -> dict[int, int]:
+    ordered = sorted(scores, key=lambda row: (-scores[row], row))
+    return {row: rank for rank, row in enumerate(ordered)}
+
+
+def _reciprocal_rank(dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of 1 / (RRF_K + rank) over the lists a row appears in."""
+    fused: dict[int, float] = {}
+    for ranks in (_ranks(dense), _ranks(lexical)):
+        for row, rank in ranks.items():
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return fused
+
+
+def _weighted(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+    """Convex combination of min-max normalised scores."""
+    fused: dict[int, float] = {}
+    for weight, scores in ((dense_weight, dense), (1 - dense_weight, lexical)):
+        low, high = min(scores.values()), max(scores.values())
+        span = (high - low) or 1.0
+        for row, score in scores.items():
+            fused[row] = fused.get(row, 0.0) + weight * (score - low) / span
+    return fused

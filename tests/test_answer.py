@@ -1,0 +1,164 @@
+"""The answerer on the real corpus, model, FAISS and BM25: numbers, citations, time, abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.errors import QuestionError
+from rag.engine import Engine, EngineConfig
+from rag.quantities import parse_quantity, quantities_match
+from rag.types import Filters
+from tests.conftest import MODEL
+
+FUND_DOC = "002_158f33fd42f0f3d5"
+
+
+@pytest.fixture(scope="module")
+def engine(built_index, embedder) -> Engine:
+    return Engine(EngineConfig(index_dir=built_index[0], model=MODEL), embedder=embedder)
+
+
+def assert_answer(answer, expected: str, doc_prefix: str) -> None:
+    assert not answer.abstained, answer.reason
+    gold, got = parse_quantity(expected), parse_quantity(answer.answer)
+    assert gold is not None and got is not None
+    assert quantities_match(gold, got), (answer.answer, expected)
+    assert answer.citations[0].doc_id.startswith(doc_prefix), answer.citations[0].doc_id
+
+
+def test_the_capacity_fund_is_two_billion_dollars_citing_002(engine):
+    answer = engine.ask("how big is the capacity fund?")
+    assert answer.answer == "$2 billion"
+    citation = answer.citations[0]
+    assert citation.doc_id == FUND_DOC and "2-billion-dollar" in citation.text
+    document = engine.store.documents[FUND_DOC]
+    assert document.text[citation.start : citation.end] == citation.text
+    assert document.text[answer.quantity.start : answer.quantity.end] == "2-billion-dollar"
+    assert citation.title == document.title and citation.published == "2017-05-13"
+
+
+@pytest.mark.parametrize(
+    "question,expected,doc",
+    [
+        ("How many stations will the Astana light railway have?", "18 stations", "001"),
+        ("How many depots will the light railway have?", "1 depot", "001"),
+        ("How long is the light railway in Astana?", "22.4 km", "001"),
+        ("How many bilateral early-harvest projects are there?", "52 projects", "001"),
+        ("How many projects in steel, smelting and cement are expected to start next year?", "12", "001"),
+        ("Which prime ministers' meeting of the SCO did Massimov attend?", "14th", "001"),
+        ("When is the World Internet Conference held?", "Dec. 16-18", "001"),
+        ("How many delegates represented Kazakhstan at the seminar?", "20 delegates", "000"),
+        ("When does the seminar end?", "December 18", "000"),
+        ("Which anniversary of independence was approaching?", "25th", "000"),
+        ("How much were loans earmarked for capacity cooperation?", "15 billion dollars", "002"),
+        ("How many dialogues on capacity cooperation have been held?", "12 dialogues", "002"),
+        ("How many projects have been completed?", "34 projects", "002"),
+        ("How many projects were under construction in 2017?", "43 projects", "002"),
+        ("With how many countries has China signed capacity cooperation documents?", "30", "002"),
+        (
+            "How much did Chinese companies invest in Belt and Road countries from 2013 to 2016?",
+            "60 billion dollars",
+            "002",
+        ),
+        ("How many people will the projects employ?", "20 thousand people", "003"),
+        ("How much are the remaining projects worth?", "$18.1 billion", "003"),
+        ("How many projects worth $3.8 billion were commissioned from 2015 to 2018?", "12", "003"),
+        ("How much was trade in the first two months of 2019?", "$2 billion", "003"),
+        ("By how much did trade grow in 2018?", "11.1%", "003"),
+        ("What share of goods from China to Europe goes through Kazakhstan?", "85%", "004"),
+        ("By how much has mutual trade grown in 10 months?", "24%", "004"),
+        ("When did the visa-free regime come into effect?", "November 10", "004"),
+        ("What is the trade turnover goal?", "$40 billion", "004"),
+    ],
+)
+def test_answers_across_the_corpus(engine, question, expected, doc):
+    assert_answer(engine.ask(question), expected, doc)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the population of Astana?",
+        "What was the trade turnover between Kazakhstan and Russia in 2018?",
+        "How many Chinese tourists visited Kazakhstan in 2023?",
+        "What is the length of the Kazakhstan-China oil pipeline?",
+        "How much did the Shymkent refinery modernization cost?",
+        "What was the trade turnover between Kazakhstan and China in 2020?",
+    ],
+)
+def test_unsupported_questions_abstain_with_a_reason(engine, question):
+    answer = engine.ask(question)
+    assert answer.abstained and answer.answer is None and answer.quantity is None
+    assert answer.reason
+
+
+def test_last_year_in_a_2023_article_means_2022(engine):
+    answer = engine.ask("What was the trade turnover between Kazakhstan and China in 2022?")
+    assert_answer(answer, "$24.2 billion", "004")
+    assert "last year" in answer.citations[0].text
+
+
+def test_named_year_prefers_the_mention_about_that_year(engine):
+    answer = engine.ask("What was the trade turnover between Kazakhstan and China in 2018?")
+    assert_answer(answer, "$11.7 billion", "003")
+
+
+def test_conflicting_reports_answer_the_latest_and_list_the_others(engine):
+    answer = engine.ask("What was the trade turnover between Kazakhstan and China?")
+    assert_answer(answer, "$24.2 billion", "004")
+    others = {r.citation.doc_id[:3]: r for r in answer.also_reported}
+    assert "003" in others and quantities_match(others["003"].quantity, parse_quantity("$11.7 billion"))
+    assert others["003"].published == "2019" and "11.7" in others["003"].citation.text
+
+
+def test_projects_under_way_answer_2019_and_list_2017(engine):
+    answer = engine.ask("How many projects are under construction?")
+    assert_answer(answer, "Eleven projects", "003")
+    assert any(quantities_match(r.quantity, parse_quantity("43 projects")) for r in answer.also_reported)
+
+
+def test_total_value_conflict_lists_the_2016_figure(engine):
+    answer = engine.ask("What is the total value of the joint projects?")
+    assert_answer(answer, "$27 billion", "003")
+    assert any(quantities_match(r.quantity, parse_quantity("$26 billion")) for r in answer.also_reported)
+
+
+def test_filters_restrict_the_sources(engine):
+    answer = engine.ask(
+        "What was the trade turnover between Kazakhstan and China?",
+        filters=Filters(published_before="2020-01-01"),
+    )
+    assert_answer(answer, "$11.7 billion", "003")
+    only_002 = engine.ask("how big is the capacity fund?", filters=Filters(doc_ids=frozenset({"001_x"})))
+    assert only_002.abstained
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_questions_raise_a_clear_error(engine, question):
+    with pytest.raises(QuestionError):
+        engine.ask(question)
+
+
+def test_every_answer_number_is_inside_its_cited_span(engine):
+    questions = [
+        "how big is the capacity fund?",
+        "How many joint projects are there?",
+        "How much are the five projects to be launched in 2019 worth?",
+        "What was the trade turnover between Kazakhstan and China?",
+        "How many hours a day do the other checkpoints work?",
+    ]
+    for question in questions:
+        answer = engine.ask(question)
+        assert not answer.abstained, question
+        document = engine.store.documents[answer.citations[0].doc_id]
+        citation = answer.citations[0]
+        assert citation.start <= answer.quantity.start < answer.quantity.end <= citation.end
+        assert document.text[answer.quantity.start : answer.quantity.end] == answer.quantity.text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_search_modes_find_the_fund_passage(built_index, embedder, mode):
+    engine = Engine(EngineConfig(index_dir=built_index[0], model=MODEL, mode=mode), embedder=embedder)
+    hits = engine.search("capacity cooperation fund 2-billion-dollar", k=3)
+    assert FUND_DOC in {h.document.doc_id for h in hits}
+    assert [h.rank for h in hits] == [0, 1, 2]

@@ -65,6 +65,10 @@ class LexicalIndex:
             frequency = int(indptr[term_id + 1] - indptr[term_id])
         return float(np.log(1 + (n_docs - frequency + 0.5) / (frequency + 0.5)))
 
+    def knows(self, term: str) -> bool:
+        """True when a stemmed term occurs in at least one indexed text."""
+        return term in self._vocab
+
     def save(self, folder: Path) -> None:
         """Write the index files into folder."""
         if self.size:

@@ -1,0 +1,83 @@
+"""Dependencies of the routes, as `Annotated` aliases: the settings, the engine, API-key checks."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import MissingApiKeyError, WrongApiKeyError
+from api.state import AppState
+from index.errors import IndexMissingError
+from rag.engine import Engine
+from rag.settings import Settings
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the RAG_API_KEY value")
+_bearer = HTTPBearer(auto_error=False, description="the RAG_API_KEY value as a bearer token")
+
+
+async def get_state(request: Request) -> AppState:
+    """The state the lifespan loaded."""
+    return request.app.state.rag
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_settings_dep(state: StateDep) -> Settings:
+    """The app's settings."""
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_engine(state: StateDep) -> Engine:
+    """The loaded engine; the start-up error (503, saying to run `rag index`) when there is none."""
+    if state.engine is None:
+        raise state.load_error or IndexMissingError("no index is loaded; build one with `rag index`")
+    return state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def check_api_key(
+    settings: Settings, header_key: str | None, bearer: HTTPAuthorizationCredentials | None
+) -> None:
+    """Raise unless no key is configured or the request carries it (X-API-Key or Bearer)."""
+    expected = settings.api_key
+    if not expected:
+        return
+    given = header_key if header_key is not None else (bearer.credentials if bearer else None)
+    if not given:
+        raise MissingApiKeyError(
+            "this endpoint needs the API key: send it in the X-API-Key header or as `Authorization: Bearer …`"
+        )
+    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise WrongApiKeyError("the API key sent is not the configured one (RAG_API_KEY)")
+
+
+async def require_write_key(
+    settings: SettingsDep,
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Writes need the API key whenever one is configured."""
+    check_api_key(settings, header_key, bearer)
+
+
+async def require_read_key(
+    settings: SettingsDep,
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Reads need the API key only when RAG_PROTECT_READS is set."""
+    if settings.protect_reads:
+        check_api_key(settings, header_key, bearer)
+
+
+WriteAccess = Depends(require_write_key)
+ReadAccess = Depends(require_read_key)

@@ -1,0 +1,58 @@
+"""`POST /ask` and `GET /search`: the read paths, run in a worker thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import EngineDep, ReadAccess, SettingsDep
+from api.routes.common import error_responses, to_filters
+from api.schemas import MAX_TOP_K, AnswerOut, AskRequest, FiltersIn, SearchOut
+from index.errors import QuestionError
+from rag.serialize import answer_to_dict, hit_to_dict
+
+router = APIRouter(tags=["query"], dependencies=[ReadAccess])
+
+
+def checked_question(question: str, max_chars: int) -> str:
+    """The question, or QuestionError when it is blank or longer than max_chars."""
+    if not question.strip():
+        raise QuestionError("the question is empty; ask something like 'how big is the capacity fund?'")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; "
+            f"the limit is {max_chars} (RAG_MAX_QUESTION_CHARS)"
+        )
+    return question
+
+
+@router.post("/ask", response_model=AnswerOut, responses=error_responses(401, 403, 404, 422, 503))
+async def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    """Answer a question with a number and the sentences it rests on, or abstain and say why."""
+    question = checked_question(body.question, settings.max_question_chars)
+    filters = to_filters(body.filters, engine.store)
+    answer = await run_in_threadpool(engine.ask, question, body.top_k, filters)
+    return answer_to_dict(answer)
+
+
+@router.get("/search", response_model=SearchOut, responses=error_responses(401, 403, 404, 422, 503))
+async def search(
+    engine: EngineDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(description="what to search for")],
+    k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
+    doc_id: Annotated[list[str] | None, Query(description="only these documents (repeatable)")] = None,
+    published_after: Annotated[dt.date | None, Query()] = None,
+    published_before: Annotated[dt.date | None, Query()] = None,
+) -> SearchOut:
+    """Passages ranked for a query, with fused, dense and BM25 scores and document metadata."""
+    query = checked_question(q, settings.max_question_chars)
+    given = None
+    if doc_id is not None or published_after or published_before:
+        given = FiltersIn(doc_ids=doc_id, published_after=published_after, published_before=published_before)
+    filters = to_filters(given, engine.store)
+    hits = await run_in_threadpool(engine.search, query, k, filters)
+    return SearchOut.model_validate({"query": query, "k": k, "hits": [hit_to_dict(hit) for hit in hits]})

@@ -1,0 +1,185 @@
+"""Pydantic models of the API edge, named by role: requests `…Request`/`…In`, responses `…Out`.
+
+The answer models mirror `rag.serialize.answer_to_dict` field for field, so `POST /ask`
+returns exactly what `rag ask --json` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TOP_K = 50
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(_Request):
+    """Restrict the answer to some documents or a publication date range (inclusive)."""
+
+    doc_ids: list[str] | None = Field(default=None, max_length=1000, examples=[["002_158f33fd42f0f3d5"]])
+    published_after: dt.date | None = Field(default=None, examples=["2016-01-01"])
+    published_before: dt.date | None = Field(default=None, examples=["2017-12-31"])
+
+
+class AskRequest(_Request):
+    """A question about the indexed articles."""
+
+    question: str = Field(examples=["How big is the capacity fund?"])
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="passages to retrieve")
+    filters: FiltersIn | None = None
+
+
+class QuantityOut(BaseModel):
+    """The number in an answer and where it lies in the cited document's cleaned text."""
+
+    value: int | float
+    unit: str | None
+    text: str
+    kind: str
+    qualifier: str | None
+    start: int
+    end: int
+
+
+class CitationOut(BaseModel):
+    """A cited sentence, with offsets into its document's cleaned text."""
+
+    doc_id: str
+    title: str
+    published: str | None
+    text: str
+    start: int
+    end: int
+    chunk_id: str
+    score: float
+
+
+class ReportedOut(BaseModel):
+    """A value another source reported for the same thing."""
+
+    answer: str
+    quantity: QuantityOut
+    published: str | None
+    citation: CitationOut
+
+
+class AnswerOut(BaseModel):
+    """The answer object, identical to `rag ask --json`."""
+
+    question: str
+    answer: str | None
+    quantity: QuantityOut | None
+    abstained: bool
+    reason: str | None
+    citations: list[CitationOut]
+    also_reported: list[ReportedOut]
+    mode: Literal["extractive", "generative"]
+    confidence: float
+
+
+class HitOut(BaseModel):
+    """A ranked passage with its fused and component scores and its document's metadata."""
+
+    rank: int
+    score: float
+    dense_score: float | None
+    bm25_score: float | None
+    doc_id: str
+    chunk_id: str
+    title: str
+    published: str | None
+    source: str | None
+    text: str
+    start: int
+    end: int
+
+
+class SearchOut(BaseModel):
+    """Passages ranked for a query."""
+
+    query: str
+    k: int
+    hits: list[HitOut]
+
+
+class DocumentSummaryOut(BaseModel):
+    """A document's metadata and size in the index."""
+
+    doc_id: str
+    title: str
+    published: str | None
+    source: str | None
+    path: str | None
+    origin: Literal["file", "upload"]
+    chunks: int
+    chars: int
+
+
+class DocumentOut(DocumentSummaryOut):
+    """A document with its cleaned text (the text citation offsets refer to)."""
+
+    published_basis: str | None
+    content_hash: str
+    text: str
+
+
+class DocumentListOut(BaseModel):
+    """Every document in the index, in doc_id order."""
+
+    count: int
+    documents: list[DocumentSummaryOut]
+
+
+class DocumentIn(_Request):
+    """A document given as text: added, or replacing the document with the same id."""
+
+    doc_id: str = Field(examples=["zhetysu-cable-car"])
+    text: str = Field(examples=["The Zhetysu cable car has 37 cabins and cost $48 million. ..."])
+    title: str | None = None
+    published: dt.date | None = None
+    source: str | None = None
+    format: Literal["text", "markdown", "html"] = "text"
+
+
+class IndexChangeOut(BaseModel):
+    """What an upload or a deletion did to the index."""
+
+    doc_id: str
+    action: Literal["created", "replaced", "deleted"]
+    index_version: str
+    documents: int
+    chunks: int
+    embedded_chunks: int
+    document: DocumentSummaryOut | None = None
+
+
+class HealthOut(BaseModel):
+    """Whether the index is loaded, with what model, and how big it is."""
+
+    status: Literal["ok", "unavailable"]
+    index_loaded: bool
+    message: str | None
+    model: str
+    documents: int
+    chunks: int
+    index_version: str | None
+    api_key_required: bool
+    reads_protected: bool
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: the error class and a message that says how to fix it."""
+
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx response has this shape."""
+
+    error: ErrorDetail

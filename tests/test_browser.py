@@ -1,0 +1,133 @@
+"""The question page in a real Chromium, against a real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from rag.engine import Engine, EngineConfig
+from rag.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FUND_DOC = "002_158f33fd42f0f3d5"
+FUND_TITLE = "China-Kazakhstan capacity cooperation on fast track: official"
+TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.browser
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"chromium is not installed: {CHROMIUM} is missing (`make browser` installs it)",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(built_index, embedder, tmp_path_factory) -> Iterator[str]:
+    """uvicorn in a background thread, serving the app over a copy of the session index."""
+    index_dir = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(built_index[0], index_dir)
+    engine = Engine(EngineConfig(index_dir=index_dir, model=embedder.name), embedder=embedder)
+    settings = Settings(index_dir=index_dir, model=embedder.name, api_key=None, protect_reads=False)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start within 30 s")
+        time.sleep(0.05)
+    assert httpx.get(f"{base_url}/health", timeout=5).json()["index_loaded"] is True
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server_url) -> Iterator[object]:
+    """A Chromium page (Debian's chromium, never a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(server_url)
+            yield page
+        finally:
+            browser.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#ask-button")
+    page.wait_for_selector("#result .card")
+
+
+def test_page_shows_the_answer_with_its_highlighted_citation(page, artifacts_dir):
+    ask(page, "how big is the capacity fund?")
+    result = page.locator("#result")
+    assert page.locator("#answer-value").inner_text() == "$2 billion"
+    citation = result.locator(".citation").first
+    assert citation.locator(".title").inner_text() == FUND_TITLE
+    assert citation.locator(".doc-id").inner_text() == FUND_DOC
+    assert "2017" in citation.locator(".date").inner_text()
+    highlighted = citation.locator("mark").inner_text()
+    assert "2" in highlighted and "billion" in highlighted
+    page.wait_for_function("document.querySelector('#index-status').textContent.length > 0")
+    page.screenshot(path=str(artifacts_dir / "browser-answer.png"), full_page=True)
+
+
+def test_page_lists_values_also_reported_with_dates_and_citations(page, server_url, artifacts_dir):
+    question = "What is the value of the cooperation projects between China and Kazakhstan?"
+    expected = httpx.post(f"{server_url}/ask", json={"question": question}, timeout=30).json()
+    ask(page, question)
+    reports = page.locator("#result .report")
+    assert reports.count() == len(expected["also_reported"])
+    for i, reported in enumerate(expected["also_reported"]):
+        item = reports.nth(i)
+        assert item.locator(".report-value").inner_text() == reported["answer"]
+        assert item.locator(".title").inner_text() == reported["citation"]["title"]
+        assert item.locator("mark").inner_text() == reported["quantity"]["text"]
+    page.screenshot(path=str(artifacts_dir / "browser-also-reported.png"), full_page=True)
+
+
+def test_page_shows_an_abstention_with_its_reason(page, artifacts_dir):
+    ask(page, "How many cabins does the Zhetysu cable car have?")
+    card = page.locator("#result .abstained")
+    assert card.locator(".value").inner_text() == "No answer"
+    assert card.locator(".reason").inner_text().strip()
+    page.screenshot(path=str(artifacts_dir / "browser-abstained.png"), full_page=True)
+
+
+def test_page_shows_errors(page, artifacts_dir):
+    page.click("details.options summary")
+    page.fill("#published-after", "2018-01-01")  # after the end of the range: the API answers 422
+    page.fill("#published-before", "2017-01-01")
+    ask(page, "how big is the capacity fund?")
+    error = page.locator("#result .error")
+    assert error.locator(".error-type").inner_text() == "InputError"
+    assert "published_after" in error.locator(".error-message").inner_text()
+    page.screenshot(path=str(artifacts_dir / "browser-error.png"), full_page=True)
+    page.fill("#published-after", "")
+    page.fill("#published-before", "")

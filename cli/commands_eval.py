@@ -1,0 +1,216 @@
+"""`rag eval`: measure the answerer on an eval set, a configuration grid, or a public dataset."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.options import IndexDirOption, settings_with
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from eval.gate import Threshold
+    from eval.runner import EvalReport
+    from index.embed import Embedder
+    from rag.engine import EngineConfig
+    from rag.settings import Settings
+
+console = Console()
+
+QuestionsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--questions", help="JSONL eval set [default: the bundled eval/questions.jsonl]", show_default=False
+    ),
+]
+JsonOption = Annotated[
+    Path | None, typer.Option("--json", help="Write every per-question result and the metrics here")
+]
+DatasetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        help="Evaluate on a public dataset file instead: squad, squad2 or tatqa",
+        show_default=False,
+    ),
+]
+GateOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--gate/--no-gate",
+        help="Exit 1 when a metric misses eval/thresholds.toml "
+        "[default: gate an eval set, not --compare or --dataset]",
+        show_default=False,
+    ),
+]
+
+
+def evaluate(
+    dataset_file: Annotated[
+        Path | None, typer.Argument(help="The dataset file for --dataset", show_default=False)
+    ] = None,
+    questions: QuestionsOption = None,
+    json_out: JsonOption = None,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", help="Passages retrieved per question [default: 5]", show_default=False),
+    ] = None,
+    index_dir: IndexDirOption = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Every retrieval mode, fusion and time setting in one table")
+    ] = False,
+    dataset: DatasetOption = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N dataset questions")] = None,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(
+            "--thresholds", help="Thresholds TOML file [default: eval/thresholds.toml]", show_default=False
+        ),
+    ] = None,
+    gate: GateOption = None,
+) -> None:
+    """Score numeric answers, citations, abstentions, retrieval and latency against gold answers."""
+    from eval.gate import DEFAULT_THRESHOLDS, load_thresholds
+
+    settings = settings_with(index_dir=index_dir, top_k=k)
+    limits = load_thresholds(thresholds or DEFAULT_THRESHOLDS)
+    if dataset is not None:
+        report = _run_dataset(dataset, dataset_file, limit, settings)
+    else:
+        report = _run_questions(questions, compare, settings, json_out)
+        if report is None:  # --compare printed its own table
+            return
+    _finish(report, limits, json_out, gate if gate is not None else dataset is None)
+
+
+def _run_questions(
+    questions: Path | None, compare: bool, settings: Settings, json_out: Path | None
+) -> EvalReport | None:
+    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
+    from eval.report import compare_table, report_to_dict, write_json
+    from eval.runner import compare_variants, run_eval
+    from rag.engine import Engine
+
+    path = questions or BUNDLED_QUESTIONS
+    items = load_eval_set(path)
+    config, embedder = _engine_parts(settings)
+    k = settings.top_k
+    console.print(f"{len(items)} questions from {path}", highlight=False)
+    if not compare:
+        with _progress() as bar:
+            task = bar.add_task("asking", total=len(items))
+            engine = Engine(config, embedder)
+            return run_eval(engine, items, k=k, progress=lambda done, _: bar.update(task, completed=done))
+    with _progress() as bar:
+        task = bar.add_task("comparing", total=None)
+        reports = compare_variants(
+            config,
+            embedder,
+            items,
+            k=k,
+            progress=lambda label, done, total: bar.update(
+                task, description=label, completed=done, total=total
+            ),
+        )
+    console.print(compare_table(reports))
+    if json_out:
+        write_json(json_out, {"runs": [report_to_dict(r) for r in reports]})
+        console.print(f"results written to {json_out}", highlight=False)
+    return None
+
+
+def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Settings) -> EvalReport:
+    from eval.external import DATASETS, load_external
+    from eval.runner import run_external
+    from index.errors import InputError
+
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
+    if path is None:
+        raise InputError(f"--dataset {name} needs the dataset file: rag eval --dataset {name} PATH")
+    dataset = load_external(name, path, limit)  # type: ignore[arg-type]
+    console.print(
+        f"{name}: {len(dataset.items)} questions over {len(dataset.documents)} documents", highlight=False
+    )
+    config, embedder = _engine_parts(settings)
+    with _progress() as bar:
+        embedding = bar.add_task("indexing (temporary)", total=None)
+        asking = bar.add_task("asking", total=len(dataset.items))
+        return run_external(
+            dataset,
+            config,
+            embedder,
+            k=settings.top_k,
+            on_embed=lambda done, total: bar.update(embedding, completed=done, total=total),
+            progress=lambda done, _: bar.update(asking, completed=done),
+        )
+
+
+def _engine_parts(settings: Settings) -> tuple[EngineConfig, Embedder]:
+    from index.embed import load_embedder
+    from rag.engine import EngineConfig
+
+    with console.status("loading the embedding model…"):
+        embedder = load_embedder(settings.model, settings.device)
+    config = EngineConfig(
+        index_dir=settings.index_dir,
+        model=settings.model,
+        device=settings.device,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        batch_size=settings.batch_size,
+    )
+    return config, embedder
+
+
+def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | None, gate: bool) -> None:
+    from eval.gate import check_thresholds
+    from eval.report import failures_view, metrics_table, report_to_dict, shortfall_to_dict, write_json
+
+    shortfalls = check_thresholds(report.metrics, limits)
+    console.print(metrics_table(report, limits))
+    if report.failures:
+        console.print(failures_view(report), highlight=False)
+    else:
+        console.print("no failures")
+    if json_out:
+        write_json(
+            json_out,
+            {
+                **report_to_dict(report),
+                "gate": gate,
+                "shortfalls": [shortfall_to_dict(s) for s in shortfalls],
+            },
+        )
+        console.print(f"results written to {json_out}", highlight=False)
+    for shortfall in shortfalls:
+        style = "bold red]FAIL" if shortfall.failed and gate else "yellow]warn"
+        console.print(f"[{style}[/] {shortfall.message}", highlight=False)
+    if gate and any(s.failed for s in shortfalls):
+        raise typer.Exit(1)
+    if not shortfalls:
+        console.print("every metric meets its threshold")
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        yield bar
+
+
+def register(app: typer.Typer) -> None:
+    """Add `rag eval` to the app."""
+    app.command("eval")(evaluate)

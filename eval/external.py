@@ -1,0 +1,179 @@
+"""Public QA datasets as eval sets: a corpus of Documents plus numeric questions about it.
+
+- squad (v1.1) and squad2: one document per article (title, then its paragraphs separated by
+  blank lines). Questions whose first gold answer holds a quantity (`parse_quantities`); the
+  other gold answers that hold one are accepted too. squad2 adds the unanswerable questions
+  whose plausible answer holds a quantity: near misses the answerer should abstain on.
+- tatqa: one document per hybrid context, its text paragraphs only (tables are left out), with
+  its text-only single-span questions whose answer holds a quantity. A span written without
+  its scale ("$539" with scale "million") gets the scale word appended.
+- limit N: N questions spread over the documents (the first question of each document, then
+  the second of each, ..., in file order), so a small N still samples every article; the corpus
+  is then the documents those questions come from plus as many others (at least
+  MIN_DISTRACTORS, first in file order) as distractors, where the dataset has them. Without a
+  limit every question is asked and every document indexed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from eval.questions import UNANSWERABLE, EvalItem
+from index.errors import InputError, UnsupportedFileError
+from index.ingest import document_from_text
+from index.types import Document
+from rag.quantities import parse_quantities, parse_quantity
+
+DatasetName = Literal["squad", "squad2", "tatqa"]
+DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa")
+MIN_DISTRACTORS = 5
+_SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class ExternalSet:
+    """A dataset turned into documents to index and eval items that cite them."""
+
+    name: DatasetName
+    documents: tuple[Document, ...]
+    items: tuple[EvalItem, ...]
+
+
+@dataclass(frozen=True)
+class _Group:
+    raw_id: str
+    title: str | None
+    text: str
+    items: tuple[EvalItem, ...]
+
+
+def load_external(name: DatasetName, path: Path, limit: int | None = None) -> ExternalSet:
+    """Read a dataset file and turn it into an ExternalSet of at most `limit` questions."""
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    data = _read_json(path)
+    try:
+        groups = list(_tatqa_groups(data) if name == "tatqa" else _squad_groups(data, name))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path} does not look like a {name} file (missing or odd field {exc})") from exc
+    if not any(group.items for group in groups):
+        raise InputError(f"{path} holds no {name} question whose gold answer carries a number")
+    chosen, items = _select(groups, limit)
+    documents = _documents(chosen)
+    kept = {document.doc_id for document in documents}
+    return ExternalSet(name, documents, tuple(i for i in items if set(i.sources) <= kept))
+
+
+def _documents(groups: list[_Group]) -> tuple[Document, ...]:
+    """Clean each group's text as ingest would; a text cleaning leaves empty is left out."""
+    documents = []
+    for group in groups:
+        try:
+            documents.append(document_from_text(group.raw_id, group.text, title=group.title))
+        except UnsupportedFileError:
+            continue
+    return tuple(documents)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"dataset file {path} does not exist") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"dataset file {path} cannot be read as JSON: {exc}") from exc
+
+
+def _squad_groups(data: dict[str, Any], name: DatasetName) -> Iterator[_Group]:
+    for number, article in enumerate(data["data"]):
+        title = article["title"].replace("_", " ")
+        doc_id = f"{name}-{number:03d}-{_UNSAFE_ID.sub('_', article['title'])[:60]}"
+        contexts = [paragraph["context"].strip() for paragraph in article["paragraphs"]]
+        items = [
+            item
+            for paragraph in article["paragraphs"]
+            for qa in paragraph["qas"]
+            if (item := _squad_item(qa, doc_id, name)) is not None
+        ]
+        yield _Group(doc_id, title, "\n\n".join([title, *contexts]), tuple(items))
+
+
+def _squad_item(qa: dict[str, Any], doc_id: str, name: DatasetName) -> EvalItem | None:
+    if qa.get("is_impossible"):
+        plausible = [a["text"] for a in qa.get("plausible_answers", [])]
+        if name != "squad2" or not plausible or not parse_quantities(plausible[0]):
+            return None
+        return EvalItem(qa["id"], qa["question"], None, (doc_id,), (name, UNANSWERABLE))
+    golds = list(dict.fromkeys(a["text"].strip() for a in qa["answers"]))
+    if not golds or not parse_quantities(golds[0]):
+        return None
+    return _numeric_item(qa["id"], qa["question"], golds, doc_id, name)
+
+
+def _numeric_item(
+    item_id: str, question: str, golds: list[str], doc_id: str, name: DatasetName
+) -> EvalItem | None:
+    gold = parse_quantity(golds[0])
+    if gold is None:
+        return None
+    others = tuple(g for g in golds[1:] if parse_quantity(g) is not None)
+    return EvalItem(item_id, question, golds[0], (doc_id,), (name, gold.kind), others)
+
+
+def _tatqa_groups(data: list[dict[str, Any]]) -> Iterator[_Group]:
+    for context in data:
+        paragraphs = sorted(context["paragraphs"], key=lambda p: int(p["order"]))
+        doc_id = f"tatqa-{_UNSAFE_ID.sub('_', context['table']['uid'])}"
+        items = [
+            item
+            for qa in sorted(context["questions"], key=lambda q: int(q["order"]))
+            if (item := _tatqa_item(qa, doc_id)) is not None
+        ]
+        yield _Group(doc_id, None, "\n\n".join(p["text"].strip() for p in paragraphs), tuple(items))
+
+
+def _tatqa_item(qa: dict[str, Any], doc_id: str) -> EvalItem | None:
+    answer = qa["answer"]
+    if qa["answer_from"] != "text" or qa["answer_type"] != "span" or len(answer) != 1:
+        return None
+    gold = str(answer[0]).strip()
+    if not parse_quantities(gold):
+        return None
+    return _numeric_item(
+        qa["uid"], qa["question"], [_with_scale(gold, qa.get("scale") or "")], doc_id, "tatqa"
+    )
+
+
+def _with_scale(gold: str, scale: str) -> str:
+    """Put back a scale the span leaves out: "$539" at scale million -> "$539 million"."""
+    lowered = gold.lower()
+    if scale == "percent" and "%" not in gold and "percent" not in lowered:
+        return f"{gold}%"
+    word = _SCALE_WORDS.get(scale)
+    if word and word not in lowered and not re.search(r"\d\s*[kmb]n?\b", lowered):
+        return f"{gold} {word}"
+    return gold
+
+
+def _select(groups: list[_Group], limit: int | None) -> tuple[list[_Group], tuple[EvalItem, ...]]:
+    """`limit` questions spread over the documents, their documents, and distractor documents."""
+    if limit is None:
+        return groups, tuple(item for group in groups for item in group.items)
+    picked: list[tuple[int, int]] = []  # (group, position): one question per document per round
+    for position in range(max(len(group.items) for group in groups)):
+        for index, group in enumerate(groups):
+            if position < len(group.items) and len(picked) < limit:
+                picked.append((index, position))
+    needed = sorted({index for index, _ in picked})
+    others = [i for i in range(len(groups)) if i not in set(needed)]
+    distractors = others[: max(MIN_DISTRACTORS, len(needed))]
+    items = tuple(groups[index].items[position] for index, position in sorted(picked))
+    return [groups[i] for i in sorted([*needed, *distractors])], items

@@ -1,0 +1,127 @@
+"""Run an eval set through an Engine: one configuration, the comparison grid, or a dataset."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from eval.external import ExternalSet
+from eval.questions import EvalItem
+from eval.scorer import Metrics, QuestionResult, compute_metrics, score_question
+from index.build import ChunkParams, update_index
+from index.embed import Embedder
+from rag.engine import Engine, EngineConfig
+from rag.retrieve import Fusion
+from rag.types import RetrievalMode
+
+Progress = Callable[[int, int], None]  # (questions done, questions in all)
+WARM_UP_QUESTION = "How big is it?"  # asked once before timing, so model start-up is not a question's latency
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """One run of an eval set under one engine configuration."""
+
+    label: str
+    results: tuple[QuestionResult, ...]
+    metrics: Metrics
+
+    @property
+    def failures(self) -> tuple[QuestionResult, ...]:
+        return tuple(r for r in self.results if r.problems)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An engine configuration that `rag eval --compare` measures."""
+
+    label: str
+    mode: RetrievalMode
+    fusion: Fusion
+    time_aware: bool
+
+
+VARIANTS = tuple(
+    Variant(f"{name} time-{'on' if time_aware else 'off'}", mode, fusion, time_aware)
+    for name, mode, fusion in (
+        ("bm25", "bm25", "rrf"),
+        ("dense", "dense", "rrf"),
+        ("hybrid-rrf", "hybrid", "rrf"),
+        ("hybrid-weighted", "hybrid", "weighted"),
+    )
+    for time_aware in (False, True)
+)
+
+
+def describe(config: EngineConfig) -> str:
+    """A short label of an engine configuration ("hybrid-rrf time-on")."""
+    name = f"hybrid-{config.fusion}" if config.mode == "hybrid" else config.mode
+    return f"{name} time-{'on' if config.time_aware else 'off'}"
+
+
+def run_eval(
+    engine: Engine,
+    items: Sequence[EvalItem],
+    k: int = 5,
+    label: str | None = None,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Ask every question (timing `ask`), retrieve its top k, and score both."""
+    engine.ask(WARM_UP_QUESTION, k=k)
+    results = []
+    for done, item in enumerate(items, start=1):
+        started = time.perf_counter()
+        answer = engine.ask(item.question, k=k)
+        latency_ms = (time.perf_counter() - started) * 1000
+        retrieved = [hit.document.doc_id for hit in engine.search(item.question, k=k)]
+        results.append(score_question(item, answer, retrieved, latency_ms))
+        if progress:
+            progress(done, len(items))
+    return EvalReport(label or describe(engine.config), tuple(results), compute_metrics(results, k))
+
+
+def compare_variants(
+    config: EngineConfig,
+    embedder: Embedder,
+    items: Sequence[EvalItem],
+    k: int = 5,
+    variants: Sequence[Variant] = VARIANTS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[EvalReport]:
+    """The same eval set under each retrieval mode, fusion and time setting, on one index."""
+    reports = []
+    for variant in variants:
+        engine = Engine(
+            replace(config, mode=variant.mode, fusion=variant.fusion, time_aware=variant.time_aware),
+            embedder,
+        )
+        on_step = (lambda done, total, v=variant: progress(v.label, done, total)) if progress else None
+        reports.append(run_eval(engine, items, k=k, label=variant.label, progress=on_step))
+    return reports
+
+
+def run_external(
+    dataset: ExternalSet,
+    config: EngineConfig,
+    embedder: Embedder,
+    k: int = 5,
+    on_embed: Progress | None = None,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Index a dataset's documents in a temporary folder, then run its questions there."""
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
+        index_dir = Path(folder) / "index"
+        update_index(
+            index_dir,
+            embedder,
+            files=list(dataset.documents),
+            params=ChunkParams(config.chunk_tokens, config.chunk_overlap),
+            batch_size=config.batch_size,
+            progress=on_embed,
+        )
+        engine = Engine(replace(config, index_dir=index_dir, model=embedder.name), embedder)
+        label = f"{dataset.name} {describe(engine.config)}"
+        return run_eval(engine, dataset.items, k=k, label=label, progress=progress)

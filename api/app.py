@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.routes import documents, health, query
 from api.state import AppState, load_state
+from api.uploads import MULTIPART_SLACK, BodySizeLimit
 from rag.engine import Engine
 from rag.settings import Settings, get_settings
 
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # above the upload route's own limits, so that its fuller messages come first
+    app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes + 2 * MULTIPART_SLACK)
     _add_cors(app, settings)
     for router in (query.router, documents.router, health.router):
         app.include_router(router)

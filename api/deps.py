@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import MissingApiKeyError, WrongApiKeyError
+from api.errors import CrossSiteWriteError, MissingApiKeyError, WrongApiKeyError
 from api.state import AppState
-from index.errors import IndexMissingError
+from index.errors import IndexMissingError, InputError
 from rag.engine import Engine
 from rag.settings import Settings
 
@@ -60,12 +61,30 @@ def check_api_key(
         raise WrongApiKeyError("the API key sent is not the configured one (RAG_API_KEY)")
 
 
+def check_same_site(settings: Settings, origin: str | None, host: str | None) -> None:
+    """Refuse a write that a browser sent from another site's page (a cross-site form post).
+
+    CORS stops such a page from reading the answer, not from sending a multipart form, which
+    browsers send without asking first; without an API key that would add a document.
+    """
+    if origin is None:  # not sent by a browser page
+        return
+    allowed = {item.strip() for item in settings.cors_origins.split(",") if item.strip()}
+    if origin not in allowed and urlsplit(origin).netloc != host:
+        raise CrossSiteWriteError(
+            f"writes from pages of other sites are refused (Origin {origin}); "
+            "list the origin in RAG_CORS_ORIGINS to allow it"
+        )
+
+
 async def require_write_key(
+    request: Request,
     settings: SettingsDep,
     header_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Writes need the API key whenever one is configured."""
+    """Writes come from this site or a non-browser client, with the API key whenever one is set."""
+    check_same_site(settings, request.headers.get("origin"), request.headers.get("host"))
     check_api_key(settings, header_key, bearer)
 
 
@@ -81,3 +100,27 @@ async def require_read_key(
 
 WriteAccess = Depends(require_write_key)
 ReadAccess = Depends(require_read_key)
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the route does not declare is a typo to report ("?top_k=3"), not to ignore."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    declared = {param.alias for param in _query_params(dependant)}
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        accepted = ", ".join(sorted(declared)) or "none"
+        raise InputError(
+            f"unknown query parameter {', '.join(map(repr, unknown))}; this route accepts: {accepted}"
+        )
+
+
+def _query_params(dependant):  # noqa: ANN001, ANN202 - fastapi.dependencies.models.Dependant
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_params(sub)
+
+
+KnownQuery = Depends(reject_unknown_query)

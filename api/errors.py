@@ -12,9 +12,10 @@ RagError
  │    │    ├── UploadTooLargeError      body or file over settings.max_upload_bytes
  │    │    └── UnsupportedEncodingError an upload that is not UTF-8 text
  │    └── UnsupportedMediaTypeError     a request body that is neither JSON nor multipart
- └── AuthError                          the API key is missing or wrong
+ └── AuthError                          the API key is missing or wrong, or the write is cross-site
       ├── MissingApiKeyError
-      └── WrongApiKeyError
+      ├── WrongApiKeyError
+      └── CrossSiteWriteError            a write sent by a page of another site (Origin header)
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class WrongApiKeyError(AuthError):
     """The API key sent does not match the configured one."""
 
 
+class CrossSiteWriteError(AuthError):
+    """A write whose Origin is neither this server nor one of RAG_CORS_ORIGINS."""
+
+
 ERROR_STATUS: dict[type[RagError], int] = {
     RagError: 500,
     InputError: 422,
@@ -91,6 +96,7 @@ ERROR_STATUS: dict[type[RagError], int] = {
     AuthError: 401,
     MissingApiKeyError: 401,
     WrongApiKeyError: 403,
+    CrossSiteWriteError: 403,
 }
 
 

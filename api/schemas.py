@@ -7,11 +7,31 @@ returns exactly what `rag ask --json` prints.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_TOP_K = 50
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _only_iso_date_text(value: object) -> object:
+    """Let only YYYY-MM-DD text through: pydantic alone also reads 0 or a date-time as a date."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+def _only_digits(value: object) -> object:
+    """Let only digit text through (a query parameter): pydantic alone also reads '5.0' or '+5'."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    raise ValueError("expected a whole number")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_only_iso_date_text)]
+DigitsInt = Annotated[int, BeforeValidator(_only_digits)]
 
 
 class _Request(BaseModel):
@@ -22,15 +42,16 @@ class FiltersIn(_Request):
     """Restrict the answer to some documents or a publication date range (inclusive)."""
 
     doc_ids: list[str] | None = Field(default=None, max_length=1000, examples=[["002_158f33fd42f0f3d5"]])
-    published_after: dt.date | None = Field(default=None, examples=["2016-01-01"])
-    published_before: dt.date | None = Field(default=None, examples=["2017-12-31"])
+    published_after: IsoDate | None = Field(default=None, examples=["2016-01-01"])
+    published_before: IsoDate | None = Field(default=None, examples=["2017-12-31"])
 
 
 class AskRequest(_Request):
     """A question about the indexed articles."""
 
     question: str = Field(examples=["How big is the capacity fund?"])
-    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="passages to retrieve")
+    # strict: a JSON integer, not true, 5.0 or "5"
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, strict=True, description="passages to retrieve")
     filters: FiltersIn | None = None
 
 
@@ -141,7 +162,7 @@ class DocumentIn(_Request):
     doc_id: str = Field(examples=["zhetysu-cable-car"])
     text: str = Field(examples=["The Zhetysu cable car has 37 cabins and cost $48 million. ..."])
     title: str | None = None
-    published: dt.date | None = None
+    published: IsoDate | None = None
     source: str | None = None
     format: Literal["text", "markdown", "html"] = "text"
 

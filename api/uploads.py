@@ -14,11 +14,17 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData, Headers, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request as StarletteRequest
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import UnsupportedEncodingError, UnsupportedMediaTypeError, UploadTooLargeError
+from api.errors import (
+    UnsupportedEncodingError,
+    UnsupportedMediaTypeError,
+    UploadTooLargeError,
+    error_response,
+)
 from api.schemas import DocumentIn
 from index.errors import InputError, UnsupportedFileError
 from index.ingest import SUPPORTED_SUFFIXES, document_from_text, validate_doc_id
@@ -58,6 +64,40 @@ async def read_limited(request: Request, limit: int) -> bytes:
             raise _too_large("the request body", received, limit, at_least=True)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for any request body over `limit` bytes, declared or streamed.
+
+    The upload route checks its own, lower limit with a fuller message first; this bounds the
+    other routes, which would otherwise read a body of any size into memory (POST /ask).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            error = _too_large("the request body", int(declared), self.limit)
+            await error_response(413, type(error).__name__, str(error))(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                # an HTTPException, because FastAPI turns other errors met while reading a body into 400
+                raise HTTPException(413, str(_too_large("the request body", received, self.limit, True)))
+            return message
+
+        await self.app(scope, receive_limited, send)
 
 
 def _too_large(what: str, size: int, limit: int, at_least: bool = False) -> UploadTooLargeError:
@@ -104,7 +144,10 @@ async def _from_form(form: FormData, max_bytes: int) -> Document:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise _too_large(upload.filename or "the file", len(data), max_bytes, at_least=True)
-    filename = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+    given_name = upload.filename or ""
+    filename = PurePosixPath(given_name.replace("\\", "/")).name
+    if filename != given_name:  # browsers and curl send the bare name; a path is a probe
+        raise InputError(f"the file name {given_name!r} holds a path; send the file's own name only")
     doc_id = validate_doc_id(fields["doc_id"] or PurePosixPath(filename).stem)
     fmt = fields["format"] or _format_of(filename)
     if fmt not in ("text", "markdown", "html"):

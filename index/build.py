@@ -11,7 +11,7 @@ import numpy as np
 
 from index.chunk import chunk_document
 from index.embed import Embedder
-from index.errors import IndexMissingError, NotFoundError
+from index.errors import IndexMissingError, InputError, NotFoundError
 from index.lexical import LexicalIndex
 from index.lock import IndexLock
 from index.store import IndexStore, Manifest, load_store, remove_leftovers
@@ -71,6 +71,8 @@ def update_index(
         previous = None if rebuild else _load_previous(index_dir, embedder)
         old_docs = dict(previous.documents) if previous else _salvage_uploads(index_dir, rebuild)
         targets = _target_documents(old_docs, files, upserts, deletes)
+        if not targets:
+            raise InputError(_empty_index_message(deletes))
         reusable = previous if previous and _same_params(previous.manifest, params) else None
         chunks, vectors, counts = _assemble(targets, reusable, embedder, params, batch_size, progress)
         removed = sorted(set(old_docs) - set(targets))
@@ -130,6 +132,16 @@ def _target_documents(
             raise NotFoundError(f"document {doc_id!r} is not in the index")
         del targets[doc_id]
     return dict(sorted(targets.items()))
+
+
+def _empty_index_message(deletes: Sequence[str]) -> str:
+    """Why an index with no documents is refused (BM25 and the answerer need at least one)."""
+    if deletes:
+        return (
+            f"deleting {', '.join(map(repr, deletes))} would leave the index with no documents; "
+            "add another document first"
+        )
+    return "there are no documents to index; give at least one .txt, .md or .html article"
 
 
 def _same_params(manifest: Manifest, params: ChunkParams) -> bool:

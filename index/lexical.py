@@ -34,7 +34,7 @@ class LexicalIndex:
 
     def __init__(self, retriever: object, size: int) -> None:
         self._retriever = retriever
-        self._vocab: dict[str, int] = retriever.vocab_dict  # type: ignore[attr-defined]
+        self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {})  # none before any text
         self.size = size
 
     @classmethod

@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,9 @@ class Manifest:
     model_window: int = 0  # the model's max_seq_length
     format_version: int = FORMAT_VERSION
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+_TYPES = {"str": str, "int": int, "bool": bool, "dict[str, str]": dict}  # every annotation of Manifest
 
 
 @dataclass
@@ -120,7 +123,10 @@ def current_version(index_dir: Path) -> Path:
     pointer = index_dir / "CURRENT"
     if not pointer.is_file():
         raise IndexMissingError(f"no index at {index_dir}; build one with `rag index` (or `make index`)")
-    name = pointer.read_text().strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
+        raise IndexCorruptError(f"{pointer} cannot be read ({exc}); {REBUILD_HINT}") from exc
     folder = index_dir / name
     if not name.startswith("v-") or "/" in name or not folder.is_dir():
         raise IndexCorruptError(f"{pointer} names {name!r}, which is not an index version; {REBUILD_HINT}")
@@ -142,9 +148,17 @@ def read_manifest(folder: Path) -> Manifest:
             f"version {FORMAT_VERSION}; {REBUILD_HINT}"
         )
     try:
-        return Manifest(**raw)
+        manifest = Manifest(**raw)
     except TypeError as exc:
         raise IndexCorruptError(f"manifest in {folder} is malformed: {exc}; {REBUILD_HINT}") from exc
+    wrong = [
+        f.name
+        for f in fields(Manifest)
+        if not isinstance(getattr(manifest, f.name), _TYPES.get(f.type, object))
+    ]
+    if wrong:
+        raise IndexCorruptError(f"manifest in {folder} has values of the wrong type: {wrong}; {REBUILD_HINT}")
+    return manifest
 
 
 def check_compatible(manifest: Manifest, model: str, dim: int | None = None) -> None:
@@ -166,10 +180,10 @@ def load_store(index_dir: Path, model: str | None = None, dim: int | None = None
     chunks = _read_jsonl(folder / "chunks.jsonl", Chunk)
     vectors = _read_vectors(folder / "vectors.npy")
     dense = DenseIndex.load(folder / "dense.faiss")
-    lexical = LexicalIndex.load(folder / "bm25", len(chunks))
-    store = IndexStore(manifest, documents, chunks, vectors, dense, lexical, version=folder.name)
-    _check_consistent(store, folder)
-    return store
+    # the row counts first: BM25 over a damaged chunk list would fail without saying why
+    _check_consistent(manifest, documents, chunks, vectors, dense, folder)
+    lexical = _read_lexical(folder / "bm25", len(chunks))
+    return IndexStore(manifest, documents, chunks, vectors, dense, lexical, version=folder.name)
 
 
 def _read_jsonl(path: Path, kind: type) -> list:
@@ -187,24 +201,39 @@ def _read_vectors(path: Path) -> np.ndarray:
         return np.load(path, mmap_mode="r")
     except FileNotFoundError as exc:
         raise IndexCorruptError(f"{path.name} is missing from {path.parent}; {REBUILD_HINT}") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise IndexCorruptError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
-def _check_consistent(store: IndexStore, folder: Path) -> None:
+def _read_lexical(folder: Path, size: int) -> LexicalIndex:
+    try:
+        return LexicalIndex.load(folder, size)
+    except IndexCorruptError as exc:  # its message says what is wrong, not how to recover
+        raise IndexCorruptError(f"{exc}; {REBUILD_HINT}") from exc
+
+
+def _check_consistent(
+    manifest: Manifest,
+    documents: dict[str, Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    dense: DenseIndex,
+    folder: Path,
+) -> None:
     """Every part must describe the same rows and documents as the manifest."""
-    manifest = store.manifest
     sizes = {
         "manifest": manifest.n_chunks,
-        "chunks.jsonl": len(store.chunks),
-        "vectors.npy": store.vectors.shape[0],
-        "dense.faiss": store.dense.size,
+        "chunks.jsonl": len(chunks),
+        "vectors.npy": vectors.shape[0] if vectors.ndim else 0,
+        "dense.faiss": dense.size,
     }
     if len(set(sizes.values())) != 1:
         raise IndexCorruptError(f"index parts in {folder} disagree on row counts {sizes}; {REBUILD_HINT}")
-    if store.vectors.ndim != 2 or store.vectors.shape[1] != manifest.dim or store.dense.dim != manifest.dim:
+    if not chunks:  # the writer never saves an empty index
+        raise IndexCorruptError(f"the index in {folder} holds no chunks; {REBUILD_HINT}")
+    if vectors.ndim != 2 or vectors.shape[1] != manifest.dim or dense.dim != manifest.dim:
         raise IndexCorruptError(f"vector dimension in {folder} is not {manifest.dim}; {REBUILD_HINT}")
-    if set(store.documents) != set(manifest.documents):
+    if set(documents) != set(manifest.documents) or any(c.doc_id not in documents for c in chunks):
         raise IndexCorruptError(f"documents.jsonl in {folder} disagrees with the manifest; {REBUILD_HINT}")
 
 

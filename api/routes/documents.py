@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, ReadAccess, SettingsDep, WriteAccess
+from api.deps import EngineDep, KnownQuery, ReadAccess, SettingsDep, WriteAccess
 from api.routes.common import error_responses, known_doc_id, summarise
 from api.schemas import DocumentIn, DocumentListOut, DocumentOut, DocumentSummaryOut, IndexChangeOut
 from api.uploads import document_from_request
 from index.build import BuildReport
 from index.ingest import validate_doc_id
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KnownQuery])
 Action = Literal["created", "replaced", "deleted"]
 DocIdPath = Annotated[str, Path(description="a document id such as 002_158f33fd42f0f3d5")]
 
@@ -43,7 +43,9 @@ _UPLOAD_BODY = {
 }
 
 
-@router.get("", response_model=DocumentListOut, dependencies=[ReadAccess], responses=error_responses(503))
+@router.get(
+    "", response_model=DocumentListOut, dependencies=[ReadAccess], responses=error_responses(401, 403, 503)
+)
 async def list_documents(engine: EngineDep) -> DocumentListOut:
     """Every document in the index with its metadata and chunk count."""
     store = engine.store
@@ -56,7 +58,7 @@ async def list_documents(engine: EngineDep) -> DocumentListOut:
     "/{doc_id:path}",
     response_model=DocumentOut,
     dependencies=[ReadAccess],
-    responses=error_responses(404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentOut:
     """One document: metadata, chunk count and the cleaned text that citation offsets refer to."""
@@ -77,7 +79,10 @@ async def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentOut:
     status_code=201,
     dependencies=[WriteAccess],
     openapi_extra=_UPLOAD_BODY,
-    responses=error_responses(401, 403, 413, 415, 422, 503),
+    responses={
+        200: {"model": IndexChangeOut, "description": "An existing document was replaced"},
+        **error_responses(401, 403, 413, 415, 422, 503),
+    },
 )
 async def upsert_document(
     request: Request, response: Response, engine: EngineDep, settings: SettingsDep

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, ReadAccess, SettingsDep
+from api.deps import EngineDep, KnownQuery, ReadAccess, SettingsDep
 from api.routes.common import error_responses, to_filters
-from api.schemas import MAX_TOP_K, AnswerOut, AskRequest, FiltersIn, SearchOut
+from api.schemas import MAX_TOP_K, AnswerOut, AskRequest, DigitsInt, FiltersIn, IsoDate, SearchOut
 from index.errors import QuestionError
 from rag.serialize import answer_to_dict, hit_to_dict
 
-router = APIRouter(tags=["query"], dependencies=[ReadAccess])
+router = APIRouter(tags=["query"], dependencies=[ReadAccess, KnownQuery])
 
 
 def checked_question(question: str, max_chars: int) -> str:
@@ -29,7 +28,7 @@ def checked_question(question: str, max_chars: int) -> str:
     return question
 
 
-@router.post("/ask", response_model=AnswerOut, responses=error_responses(401, 403, 404, 422, 503))
+@router.post("/ask", response_model=AnswerOut, responses=error_responses(400, 401, 403, 404, 413, 422, 503))
 async def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """Answer a question with a number and the sentences it rests on, or abstain and say why."""
     question = checked_question(body.question, settings.max_question_chars)
@@ -43,10 +42,10 @@ async def search(
     engine: EngineDep,
     settings: SettingsDep,
     q: Annotated[str, Query(description="what to search for")],
-    k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
+    k: Annotated[DigitsInt, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
     doc_id: Annotated[list[str] | None, Query(description="only these documents (repeatable)")] = None,
-    published_after: Annotated[dt.date | None, Query()] = None,
-    published_before: Annotated[dt.date | None, Query()] = None,
+    published_after: Annotated[IsoDate | None, Query()] = None,
+    published_before: Annotated[IsoDate | None, Query()] = None,
 ) -> SearchOut:
     """Passages ranked for a query, with fused, dense and BM25 scores and document metadata."""
     query = checked_question(q, settings.max_question_chars)

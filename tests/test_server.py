@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from eval.bench_http import stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RAG = Path(sys.executable).parent / "rag"
@@ -40,17 +41,6 @@ def wait_for_health(process: subprocess.Popen, log: Path, base_url: str, timeout
         except httpx.TransportError:
             time.sleep(0.25)
     pytest.fail(f"rag serve did not answer /health within {timeout_s:.0f} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (uvicorn's graceful stop), then SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from eval.gate import Threshold
+    from eval.questions import EvalItem
     from eval.runner import EvalReport
     from index.embed import Embedder
     from rag.engine import EngineConfig
@@ -59,14 +60,14 @@ def evaluate(
     json_out: JsonOption = None,
     k: Annotated[
         int | None,
-        typer.Option("-k", help="Passages retrieved per question [default: 5]", show_default=False),
+        typer.Option("-k", min=1, help="Passages retrieved per question [default: 5]", show_default=False),
     ] = None,
     index_dir: IndexDirOption = None,
     compare: Annotated[
         bool, typer.Option("--compare", help="Every retrieval mode, fusion and time setting in one table")
     ] = False,
     dataset: DatasetOption = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N dataset questions")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N dataset questions")] = None,
     thresholds: Annotated[
         Path | None,
         typer.Option(
@@ -78,42 +79,55 @@ def evaluate(
     """Score numeric answers, citations, abstentions, retrieval and latency against gold answers."""
     from eval.gate import DEFAULT_THRESHOLDS, load_thresholds
 
+    _check_options(dataset, dataset_file, questions, compare)
     settings = settings_with(index_dir=index_dir, top_k=k)
     limits = load_thresholds(thresholds or DEFAULT_THRESHOLDS)
+    if compare:
+        _compare(questions, settings, json_out)
+        return
     if dataset is not None:
         report = _run_dataset(dataset, dataset_file, limit, settings)
     else:
-        report = _run_questions(questions, compare, settings, json_out)
-        if report is None:  # --compare printed its own table
-            return
+        report = _run_questions(questions, settings)
     _finish(report, limits, json_out, gate if gate is not None else dataset is None)
 
 
-def _run_questions(
-    questions: Path | None, compare: bool, settings: Settings, json_out: Path | None
-) -> EvalReport | None:
-    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
-    from eval.report import compare_table, report_to_dict, write_json
-    from eval.runner import compare_variants, run_eval
+def _check_options(
+    dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool
+) -> None:
+    from index.errors import InputError
+
+    if dataset is None and dataset_file is not None:
+        raise InputError(f"{dataset_file} is only read with --dataset squad|squad2|tatqa")
+    if dataset is not None and (questions is not None or compare):
+        raise InputError("--dataset runs a public dataset; leave out --questions and --compare with it")
+
+
+def _run_questions(questions: Path | None, settings: Settings) -> EvalReport:
+    from eval.runner import run_eval
     from rag.engine import Engine
 
-    path = questions or BUNDLED_QUESTIONS
-    items = load_eval_set(path)
-    config, embedder = _engine_parts(settings)
-    k = settings.top_k
-    console.print(f"{len(items)} questions from {path}", highlight=False)
-    if not compare:
-        with _progress() as bar:
-            task = bar.add_task("asking", total=len(items))
-            engine = Engine(config, embedder)
-            return run_eval(engine, items, k=k, progress=lambda done, _: bar.update(task, completed=done))
+    items, config, embedder = _eval_set_parts(questions, settings)
+    with _progress() as bar:
+        task = bar.add_task("asking", total=len(items))
+        engine = Engine(config, embedder)
+        return run_eval(
+            engine, items, k=settings.top_k, progress=lambda done, _: bar.update(task, completed=done)
+        )
+
+
+def _compare(questions: Path | None, settings: Settings, json_out: Path | None) -> None:
+    from eval.report import compare_table, report_to_dict, write_json
+    from eval.runner import compare_variants
+
+    items, config, embedder = _eval_set_parts(questions, settings)
     with _progress() as bar:
         task = bar.add_task("comparing", total=None)
         reports = compare_variants(
             config,
             embedder,
             items,
-            k=k,
+            k=settings.top_k,
             progress=lambda label, done, total: bar.update(
                 task, description=label, completed=done, total=total
             ),
@@ -122,7 +136,19 @@ def _run_questions(
     if json_out:
         write_json(json_out, {"runs": [report_to_dict(r) for r in reports]})
         console.print(f"results written to {json_out}", highlight=False)
-    return None
+
+
+def _eval_set_parts(
+    questions: Path | None, settings: Settings
+) -> tuple[list[EvalItem], EngineConfig, Embedder]:
+    """The validated eval set (read before the model loads, so a bad line fails fast) and the engine parts."""
+    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
+
+    path = questions or BUNDLED_QUESTIONS
+    items = load_eval_set(path)
+    config, embedder = _engine_parts(settings)
+    console.print(f"{len(items)} questions from {path}", highlight=False)
+    return items, config, embedder
 
 
 def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Settings) -> EvalReport:
@@ -142,7 +168,7 @@ def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Sett
     with _progress() as bar:
         embedding = bar.add_task("indexing (temporary)", total=None)
         asking = bar.add_task("asking", total=len(dataset.items))
-        return run_external(
+        report, built = run_external(
             dataset,
             config,
             embedder,
@@ -150,6 +176,11 @@ def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Sett
             on_embed=lambda done, total: bar.update(embedding, completed=done, total=total),
             progress=lambda done, _: bar.update(asking, completed=done),
         )
+    console.print(
+        f"indexed {built.documents} documents ({built.chunks} chunks) in {built.seconds:.1f} s",
+        highlight=False,
+    )
+    return report
 
 
 def _engine_parts(settings: Settings) -> tuple[EngineConfig, Embedder]:
@@ -171,10 +202,18 @@ def _engine_parts(settings: Settings) -> tuple[EngineConfig, Embedder]:
 
 def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | None, gate: bool) -> None:
     from eval.gate import check_thresholds
-    from eval.report import failures_view, metrics_table, report_to_dict, shortfall_to_dict, write_json
+    from eval.report import (
+        failures_view,
+        metrics_table,
+        report_to_dict,
+        shortfall_to_dict,
+        tags_table,
+        write_json,
+    )
 
     shortfalls = check_thresholds(report.metrics, limits)
-    console.print(metrics_table(report, limits))
+    console.print(metrics_table(report, shortfalls, limits))
+    console.print(tags_table(report))
     if report.failures:
         console.print(failures_view(report), highlight=False)
     else:

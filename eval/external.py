@@ -1,11 +1,12 @@
 """Public QA datasets as eval sets: a corpus of Documents plus numeric questions about it.
 
 - squad (v1.1) and squad2: one document per article (title, then its paragraphs separated by
-  blank lines). Questions whose first gold answer holds a quantity (`parse_quantities`); the
-  other gold answers that hold one are accepted too. squad2 adds the unanswerable questions
+  blank lines). Questions whose first gold answer holds a quantity (`parse_quantities`) and is
+  short (at most MAX_ANSWER_WORDS words: a longer span is an explanation, not a number); the
+  other gold answers that hold a quantity are accepted too. squad2 adds the unanswerable questions
   whose plausible answer holds a quantity: near misses the answerer should abstain on.
 - tatqa: one document per hybrid context, its text paragraphs only (tables are left out), with
-  its text-only single-span questions whose answer holds a quantity. A span written without
+  its text-only single-span questions whose short answer holds a quantity. A span written without
   its scale ("$539" with scale "million") gets the scale word appended.
 - limit N: N questions spread over the documents (the first question of each document, then
   the second of each, ..., in file order), so a small N still samples every article; the corpus
@@ -32,6 +33,7 @@ from rag.quantities import parse_quantities, parse_quantity
 DatasetName = Literal["squad", "squad2", "tatqa"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa")
 MIN_DISTRACTORS = 5
+MAX_ANSWER_WORDS = 6  # longer gold answers are explanations that happen to hold a number
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -109,13 +111,18 @@ def _squad_groups(data: dict[str, Any], name: DatasetName) -> Iterator[_Group]:
 def _squad_item(qa: dict[str, Any], doc_id: str, name: DatasetName) -> EvalItem | None:
     if qa.get("is_impossible"):
         plausible = [a["text"] for a in qa.get("plausible_answers", [])]
-        if name != "squad2" or not plausible or not parse_quantities(plausible[0]):
+        if name != "squad2" or not plausible or not _is_numeric_answer(plausible[0]):
             return None
         return EvalItem(qa["id"], qa["question"], None, (doc_id,), (name, UNANSWERABLE))
     golds = list(dict.fromkeys(a["text"].strip() for a in qa["answers"]))
-    if not golds or not parse_quantities(golds[0]):
+    if not golds or not _is_numeric_answer(golds[0]):
         return None
     return _numeric_item(qa["id"], qa["question"], golds, doc_id, name)
+
+
+def _is_numeric_answer(text: str) -> bool:
+    """A short answer (at most MAX_ANSWER_WORDS words) in which the parser finds a quantity."""
+    return len(text.split()) <= MAX_ANSWER_WORDS and bool(parse_quantities(text))
 
 
 def _numeric_item(
@@ -145,7 +152,7 @@ def _tatqa_item(qa: dict[str, Any], doc_id: str) -> EvalItem | None:
     if qa["answer_from"] != "text" or qa["answer_type"] != "span" or len(answer) != 1:
         return None
     gold = str(answer[0]).strip()
-    if not parse_quantities(gold):
+    if not _is_numeric_answer(gold):
         return None
     return _numeric_item(
         qa["uid"], qa["question"], [_with_scale(gold, qa.get("scale") or "")], doc_id, "tatqa"

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from eval.gate import Shortfall, Threshold
 from eval.runner import EvalReport
-from eval.scorer import Metrics, QuestionResult
+from eval.scorer import Metrics, QuestionResult, scores_by_tag
 from index.errors import InputError
 from rag.serialize import answer_to_dict
 
@@ -45,21 +45,34 @@ def format_metric(metrics: Metrics, name: str, digits: int = 1) -> str:
     return f"{value:.{digits}f}" if name.startswith("latency") else f"{value:.3f}"
 
 
-def metrics_table(report: EvalReport, thresholds: Sequence[Threshold] = ()) -> Table:
-    """One run's metrics, each with its denominator and its threshold when one is set."""
+def metrics_table(
+    report: EvalReport, shortfalls: Sequence[Shortfall] = (), thresholds: Sequence[Threshold] = ()
+) -> Table:
+    """One run's metrics, each with its denominator, and its threshold marked missed or met."""
     metrics = report.metrics
     table = Table(
         "metric", "value", "over", "threshold", title=f"{report.label}: {metrics.questions} questions"
     )
     limits = {t.metric: t for t in thresholds}
+    missed = {s.threshold.metric for s in shortfalls if s.failed}
     for name, label, _, denominator in _ROWS:
-        limit = limits.get(name)
-        shown = "" if limit is None else f"{'≥' if limit.bound == 'minimum' else '≤'} {limit.limit:g}"
         count = getattr(metrics, denominator, metrics.questions)
         table.add_row(
-            label.format(k=metrics.k), format_metric(metrics, name), f"{count} {denominator}", shown
+            label.format(k=metrics.k),
+            format_metric(metrics, name),
+            f"{count} {denominator}",
+            _threshold_cell(limits.get(name), metrics.value(name), name in missed),
         )
     return table
+
+
+def _threshold_cell(limit: Threshold | None, value: float | None, missed: bool) -> str:
+    if limit is None:
+        return ""
+    shown = f"{'≥' if limit.bound == 'minimum' else '≤'} {limit.limit:g}"
+    if value is None:
+        return shown
+    return f"{shown} [red]missed[/]" if missed else f"{shown} [green]met[/]"
 
 
 def compare_table(reports: Sequence[EvalReport]) -> Table:
@@ -84,6 +97,14 @@ def compare_table(reports: Sequence[EvalReport]) -> Table:
     return table
 
 
+def tags_table(report: EvalReport) -> Table:
+    """Right answers per tag (for an unanswerable question, right means it abstained)."""
+    table = Table("tag", "right", "questions", "share", title="by tag", box=box.SIMPLE_HEAD)
+    for score in scores_by_tag(report.results):
+        table.add_row(score.tag, str(score.right), str(score.questions), f"{score.share:.3f}")
+    return table
+
+
 def failures_view(report: EvalReport) -> Group:
     """Every failed question: what was expected, what came back, what was cited, and why."""
     blocks: list[Text] = [Text(f"{len(report.failures)} failures ({report.label})", style="bold")]
@@ -91,7 +112,7 @@ def failures_view(report: EvalReport) -> Group:
         item = result.item
         block = Text()
         block.append(f"{item.id}  ", style="bold").append(item.question + "\n")
-        expected = item.answer or "(abstain)"
+        expected = _snippet(item.answer) if item.answer else "(abstain)"
         block.append("  expected ").append(expected, style="green")
         block.append(f" in {', '.join(item.sources) or '-'}\n" if item.answerable else "\n")
         block.append("  got      ").append(_got(result), style="red").append("\n")
@@ -141,6 +162,7 @@ def report_to_dict(report: EvalReport) -> dict[str, Any]:
     return {
         "label": report.label,
         "metrics": asdict(report.metrics),
+        "by_tag": [asdict(score) for score in scores_by_tag(report.results)],
         "results": [result_to_dict(r) for r in report.results],
     }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from eval.external import ExternalSet
 from eval.questions import EvalItem
 from eval.scorer import Metrics, QuestionResult, compute_metrics, score_question
-from index.build import ChunkParams, update_index
+from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder
 from rag.engine import Engine, EngineConfig
 from rag.retrieve import Fusion
@@ -110,11 +110,11 @@ def run_external(
     k: int = 5,
     on_embed: Progress | None = None,
     progress: Progress | None = None,
-) -> EvalReport:
+) -> tuple[EvalReport, BuildReport]:
     """Index a dataset's documents in a temporary folder, then run its questions there."""
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
         index_dir = Path(folder) / "index"
-        update_index(
+        _, built = update_index(
             index_dir,
             embedder,
             files=list(dataset.documents),
@@ -124,4 +124,4 @@ def run_external(
         )
         engine = Engine(replace(config, index_dir=index_dir, model=embedder.name), embedder)
         label = f"{dataset.name} {describe(engine.config)}"
-        return run_eval(engine, dataset.items, k=k, label=label, progress=progress)
+        return run_eval(engine, dataset.items, k=k, label=label, progress=progress), built

@@ -88,6 +88,19 @@ class Metrics:
         return getattr(self, name)
 
 
+@dataclass(frozen=True)
+class TagScore:
+    """How the questions with one tag fared (right: the right number, or abstaining if unanswerable)."""
+
+    tag: str
+    questions: int
+    right: int
+
+    @property
+    def share(self) -> float:
+        return self.right / self.questions if self.questions else 0.0
+
+
 def score_question(
     item: EvalItem, answer: Answer, retrieved: Sequence[str], latency_ms: float
 ) -> QuestionResult:
@@ -155,6 +168,18 @@ def compute_metrics(results: Sequence[QuestionResult], k: int) -> Metrics:
         latency_p50_ms=_percentile(latencies, 50),
         latency_p95_ms=_percentile(latencies, 95),
     )
+
+
+def scores_by_tag(results: Sequence[QuestionResult]) -> list[TagScore]:
+    """Right answers per tag, tags in order of first appearance."""
+    counts: dict[str, list[int]] = {}
+    for result in results:
+        right = result.answer.abstained if not result.item.answerable else bool(result.numeric_correct)
+        for tag in result.item.tags:
+            tally = counts.setdefault(tag, [0, 0])
+            tally[0] += 1
+            tally[1] += right
+    return [TagScore(tag, total, right) for tag, (total, right) in counts.items()]
 
 
 def _share(flags: Sequence[bool]) -> float | None:

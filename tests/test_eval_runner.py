@@ -15,7 +15,13 @@ from cli import commands_eval
 from eval.external import load_external
 from eval.gate import DEFAULT_THRESHOLDS, check_thresholds, load_thresholds
 from eval.questions import BUNDLED_QUESTIONS, EvalItem, load_eval_set
-from eval.scorer import QuestionResult, compute_metrics, is_citation_correct, score_question
+from eval.scorer import (
+    QuestionResult,
+    compute_metrics,
+    is_citation_correct,
+    score_question,
+    scores_by_tag,
+)
 from index.errors import InputError
 from rag.quantities import parse_quantity
 from rag.types import Answer, Citation
@@ -123,6 +129,18 @@ def test_abstentions_are_counted_for_precision_and_recall():
     assert (metrics.abstention_precision, metrics.abstention_recall) == (0.5, 0.5)
     assert (metrics.numeric_accuracy, metrics.citation_correctness) == (0.5, 1.0)
     assert results[1].problems == ("answered an unanswerable question",)
+
+
+def test_scores_by_tag_count_right_answers_and_right_abstentions():
+    money = EvalItem("m", "q", "$2 billion", (FUND_DOC,), ("money", "paraphrase"))
+    none = EvalItem("u", "q", None, (), ("unanswerable",))
+    results = [
+        _result(money, _answer("$2 billion")),
+        _result(money, _answer(None)),
+        _result(none, _answer(None)),
+    ]
+    scores = {s.tag: (s.right, s.questions) for s in scores_by_tag(results)}
+    assert scores == {"money": (1, 2), "paraphrase": (1, 2), "unanswerable": (1, 1)}
 
 
 def test_retrieval_recall_and_mrr_use_the_first_gold_source():
@@ -254,6 +272,20 @@ def test_rag_eval_compare_reports_every_configuration(built_index, tmp_path):
         assert {f"{mode} time-off", f"{mode} time-on"} <= set(labels)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((str(SQUAD_SLICE),), "only read with --dataset"),
+        (("--dataset", "squad", str(SQUAD_SLICE), "--compare"), "leave out --questions and --compare"),
+        (("--dataset", "quac", str(SQUAD_SLICE)), "unknown dataset 'quac'"),
+        (("--dataset", "squad"), "needs the dataset file"),
+    ],
+)
+def test_options_that_do_not_go_together_are_refused(args, message):
+    result = _invoke(*args)
+    assert isinstance(result.exception, InputError) and message in str(result.exception)
+
+
 def test_a_malformed_line_stops_the_real_command_with_a_one_line_error(tmp_path):
     questions = _write_jsonl(tmp_path / "bad.jsonl", TINY_SET[:1])
     questions.write_text(questions.read_text() + '{"id": "x", "question": "q?"}\n', encoding="utf-8")
@@ -312,6 +344,9 @@ def test_tatqa_text_spans_get_their_scale_back(tmp_path):
          "answer_type": "span", "answer_from": "text", "scale": "million"},
         {"uid": "q2", "order": 2, "question": "What was the table total?", "answer": 12.5,
          "answer_type": "arithmetic", "answer_from": "table", "scale": ""},
+        {"uid": "q3", "order": 3, "question": "Why did bookings fall?", "answer": [
+            "Net bookings decreased by $539 million in 2019 compared with 2018"],
+         "answer_type": "span", "answer_from": "text", "scale": ""},  # an explanation, not a number
     ]  # fmt: skip
     path = tmp_path / "tatqa.json"
     path.write_text(json.dumps([{"table": {"uid": "t1", "table": [["a"]]}, "paragraphs": paragraphs,

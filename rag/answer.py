@@ -9,11 +9,13 @@ import numpy as np
 
 from index.embed import Embedder
 from index.errors import QuestionError
+from index.lexical import lexical_tokens
 from rag.candidates import (
     Candidate,
+    document_terms,
     extract_candidates,
     kind_fit,
-    names_supported,
+    missing_names,
     proximity,
     target_mismatch,
     term_coverage,
@@ -33,21 +35,25 @@ class Weights:
     """How the features of a candidate add up to its score (chosen on the eval set)."""
 
     semantic: float = 0.30
+    local: float = 0.20  # similarity of the question and the words around the number itself
     coverage: float = 0.25
     proximity: float = 0.25
     retrieval: float = 0.10
     kind: float = 0.10
     year_match: float = 0.15
     year_conflict: float = 0.30
-    missing_name: float = 0.40
+    missing_name: float = 0.15  # a name of the question absent from the candidate's passage
     target: float = 0.15  # a goal or forecast when the question asks for a fact
+    focus: float = 0.20  # the question's rarest indexed word is absent from the candidate's passage
     totality: float = 0.10  # a stated total when one is asked for; an increment when it is not
-    unknown: float = 0.35  # question words the index has never seen: the fact is likely absent
-    threshold: float = 0.25  # below this the answerer abstains (calibrated on eval/questions.jsonl)
+    unknown: float = 0.20  # question words the index has never seen: the fact is likely absent
+    margin: float = 1.0  # a clear lead over the best different number: support beyond the score
+    threshold: float = 0.45  # below this the answerer abstains (calibrated on eval/questions.jsonl)
     year_ratio: float = 0.6  # a mention about the asked year may score this share of the best
 
 
 DEFAULT_WEIGHTS = Weights()
+MARGIN_CAP = 0.3  # a lead beyond this adds nothing more
 MAX_QUESTION_CHARS = 2000
 
 
@@ -76,6 +82,9 @@ class Answerer:
         hits = self.retriever.search(question, k=max(k, 1), filters=filters)
         if not hits:
             return _abstain(question, "no passage in the index matches the question")
+        unknown_names = self._names_unknown_to_index(parsed)
+        if unknown_names:
+            return _abstain(question, "the sources never mention " + ", ".join(unknown_names))
         candidates = extract_candidates(parsed, hits)
         if not candidates:
             return _abstain(question, f"no {parsed.wanted} is mentioned in the retrieved passages")
@@ -86,13 +95,16 @@ class Answerer:
         lexical = self.retriever.store.lexical
         idf = {t: lexical.idf(t) for t in question.terms}
         unknown = unknown_share(question.terms, idf, {t for t in question.terms if lexical.knows(t)})
-        similarity = self._semantic(question.text, candidates)
+        similarity, local = self._semantic(question.text, candidates)
+        known = [t for t in question.terms if lexical.knows(t)]
+        focus = max(known, key=lambda t: idf[t]) if known else None
         w = self.weights
         scored = []
-        for candidate, semantic in zip(candidates, similarity, strict=True):
+        for candidate, semantic, near in zip(candidates, similarity, local, strict=True):
             title = candidate.document.title
             features = {
                 "semantic": semantic,
+                "local": near,
                 "coverage": max(
                     term_coverage(question.terms, candidate.sentence, idf),
                     0.8 * term_coverage(question.terms, f"{title} {candidate.context()}", idf),
@@ -101,15 +113,17 @@ class Answerer:
                 "retrieval": 1.0 / (1 + candidate.hit.rank),
                 "kind": kind_fit(question, candidate.quantity),
                 "unit": unit_fit(question, candidate.quantity),
-                "names": 1.0 if names_supported(question, candidate.document) else 0.0,
+                "names": _names_fit(question, candidate),
                 "time": self._time_fit(question, candidate),
                 "target": target_mismatch(question, candidate),
                 "unknown": unknown,
                 "totality": totality(question, candidate),
+                "focus": _focus_fit(focus, candidate),
             }
             score = (
                 (
                     w.semantic * features["semantic"]
+                    + w.local * features["local"]
                     + w.coverage * features["coverage"]
                     + w.proximity * features["proximity"]
                     + w.retrieval * features["retrieval"]
@@ -120,10 +134,19 @@ class Answerer:
                 - w.missing_name * (1 - features["names"])
             )
             score -= w.target * features["target"] + w.unknown * features["unknown"]
-            score += w.totality * features["totality"]
+            score += w.totality * features["totality"] - w.focus * (1 - features["focus"])
             scored.append((score, replace(candidate, features=features)))
         scored.sort(key=lambda item: (-item[0], item[1].document.doc_id, item[1].quantity.start))
         return scored
+
+    def _names_unknown_to_index(self, question: Question) -> list[str]:
+        """Names in the question that no indexed text contains: the fact cannot be there."""
+        lexical = self.retriever.store.lexical
+        return [
+            name
+            for name in question.proper_nouns
+            if not all(lexical.knows(t) for t in lexical_tokens(name.replace("-", " ")))
+        ]
 
     def _time_fit(self, question: Question, candidate: Candidate) -> float:
         if not self.time_aware or question.year is None:
@@ -135,30 +158,44 @@ class Answerer:
             return -self.weights.year_conflict
         return 0.0
 
-    def _semantic(self, question: str, candidates: list[Candidate]) -> list[float]:
-        """Cosine similarity of the question and each candidate's context (vectors cached)."""
+    def _semantic(self, question: str, candidates: list[Candidate]) -> tuple[list[float], list[float]]:
+        """Cosine similarity of the question with each candidate's context and with its number's clause.
+
+        Context: the sentence with the one before (news sentences often say "it" for what the last
+        one named). Clause: the words around the number, which tell apart numbers of one sentence.
+        Vectors are cached, and all missing ones are embedded in one batch.
+        """
         query = self.retriever.embed_query(question)
-        keys = [(c.document.doc_id, c.document.content_hash, c.sentence_start) for c in candidates]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._sentence_vectors))
+        texts: dict[tuple[str, str, int], str] = {}
+        sentence_keys, clause_keys = [], []
+        for c in candidates:
+            doc = (c.document.doc_id, c.document.content_hash)
+            sentence_keys.append((*doc, c.sentence_start))
+            texts.setdefault(sentence_keys[-1], c.context())
+            if self.weights.local:
+                clause_keys.append((*doc, -1 - c.quantity.start))  # negative: never a sentence start
+                texts.setdefault(clause_keys[-1], c.clause())
+        missing = [key for key in texts if key not in self._sentence_vectors]
         if missing:
-            # with the sentence before: news sentences often say "it" for what the last one named
-            texts = {k: c.context() for k, c in zip(keys, candidates, strict=True)}
-            vectors = self.embedder.embed_batch([texts[k] for k in missing])
+            vectors = self.embedder.embed_batch([texts[key] for key in missing])
             for key, vector in zip(missing, vectors, strict=True):
                 self._sentence_vectors[key] = vector
-            while len(self._sentence_vectors) > 20_000:
+            while len(self._sentence_vectors) > 40_000:
                 self._sentence_vectors.popitem(last=False)
-        return [float(np.dot(query, self._sentence_vectors[k])) for k in keys]
+        cosine = lambda key: float(np.dot(query, self._sentence_vectors[key]))  # noqa: E731
+        clauses = [cosine(k) for k in clause_keys] if clause_keys else [0.0] * len(candidates)
+        return [cosine(k) for k in sentence_keys], clauses
 
     def _decide(self, question: Question, scored: list[tuple[float, Candidate]]) -> Answer:
         best_score, best = scored[0]
-        if best.features["names"] == 0.0:
-            return _abstain(question.text, "the sources do not mention " + ", ".join(question.proper_nouns))
-        if best_score < self.weights.threshold:
+        support = best_score + self.weights.margin * min(_margin(scored), MARGIN_CAP)
+        if support < self.weights.threshold:
+            missing = missing_names(question, best.context(3))
+            unsaid = f"; its passage does not mention {', '.join(missing)}" if missing else ""
             return _abstain(
                 question.text,
-                f"no quantity is supported well enough (best {best_score:.2f}, "
-                f"{format_quantity(best.quantity)} in {best.document.doc_id}; "
+                f"no quantity is supported well enough (best {support:.2f}, "
+                f"{format_quantity(best.quantity)} in {best.document.doc_id}{unsaid}; "
                 f"threshold {self.weights.threshold:.2f})",
             )
         rivals = self._rivals(scored)
@@ -179,7 +216,7 @@ class Answerer:
             reason=None,
             citations=[citation_of(chosen)],
             also_reported=_distinct(others, chosen),
-            confidence=round(best_score, 4),
+            confidence=round(support, 4),
         )
         check_grounded(answer, self.retriever.store.documents)
         return answer
@@ -234,6 +271,30 @@ class Answerer:
             return best
         key = lambda c: (c.about.year, c.document.published or "")  # noqa: E731
         return min(dated, key=key) if question.time_intent == "earliest" else max(dated, key=key)
+
+
+def _margin(scored: list[tuple[float, Candidate]]) -> float:
+    """How far the best candidate leads the best one with a different value (0.5 when alone)."""
+    best_score, best = scored[0]
+    for score, candidate in scored[1:]:
+        if not quantities_match(candidate.quantity, best.quantity):
+            return best_score - score
+    return 0.5
+
+
+def _names_fit(question: Question, candidate: Candidate) -> float:
+    """1.0 when the question's names are in the candidate's passage or title, 0.5 when only
+    elsewhere in its article (a dateline, an earlier paragraph), 0.0 when the article lacks one."""
+    if not missing_names(question, f"{candidate.document.title} {candidate.context(3)}"):
+        return 1.0
+    return 0.0 if missing_names(question, candidate.document.text) else 0.5
+
+
+def _focus_fit(focus: str | None, candidate: Candidate) -> float:
+    """The same grades for the question's rarest indexed word (its most specific subject)."""
+    if focus is None or focus in lexical_tokens(f"{candidate.document.title} {candidate.context(3)}"):
+        return 1.0
+    return 0.5 if focus in document_terms(candidate.document) else 0.0
 
 
 def _distinct(reports: list[Reported], chosen: Candidate) -> list[Reported]:

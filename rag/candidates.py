@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from index.lexical import lexical_tokens
@@ -26,6 +26,7 @@ _KIND_FIT: dict[str, dict[str, float]] = {
     "number": {"money": 0.8, "count": 0.9, "number": 1.0, "percent": 0.8, "length": 0.8},
 }
 _WORD = re.compile(r"[\w$%.,-]+")
+CLAUSE_WORDS = 8  # words either side of a number in the clause that is embedded with it
 WINDOW = 10  # words either side of a number that count as "next to" it
 
 
@@ -56,6 +57,13 @@ class Candidate:
         first = spans[max(0, index - before)][0]
         return self.document.text[first : self.sentence_end]
 
+    def clause(self, words: int = CLAUSE_WORDS) -> str:
+        """The words around the number within its sentence, cut at semicolons: what it is said of."""
+        text = self.document.text
+        before = text[self.sentence_start : self.quantity.start].split(";")[-1].split()
+        after = text[self.quantity.end : self.sentence_end].split(";")[0].split()
+        return " ".join([*before[-words:], self.quantity.text, *after[:words]])
+
 
 @lru_cache(maxsize=4096)
 def _sentences(doc_id: str, content_hash: str, text: str) -> tuple[tuple[int, int], ...]:
@@ -67,9 +75,32 @@ def _quantities(doc_id: str, content_hash: str, text: str) -> tuple[Quantity, ..
     return tuple(parse_quantities(text))
 
 
+@lru_cache(maxsize=4096)
+def _terms(doc_id: str, content_hash: str, text: str) -> frozenset[str]:
+    return frozenset(lexical_tokens(text))
+
+
+def document_terms(document: Document) -> frozenset[str]:
+    """The stemmed words of a document (as BM25 indexes them), computed once and cached."""
+    return _terms(document.doc_id, document.content_hash, document.text)
+
+
 def document_quantities(document: Document) -> tuple[Quantity, ...]:
     """Every quantity mention of a document, parsed once and cached."""
     return _quantities(document.doc_id, document.content_hash, document.text)
+
+
+@lru_cache(maxsize=16_384)
+def _span_quantities(doc_id: str, content_hash: str, text: str, start: int, end: int) -> tuple[Quantity, ...]:
+    return tuple(
+        replace(q, start=q.start + start, end=q.end + start) for q in parse_quantities(text[start:end])
+    )
+
+
+def span_quantities(document: Document, start: int, end: int) -> tuple[Quantity, ...]:
+    """The quantity mentions of text[start:end] (a chunk, which starts and ends at sentences), with
+    offsets in the whole text: a query parses only the chunks it retrieved, not whole documents."""
+    return _span_quantities(document.doc_id, document.content_hash, document.text, start, end)
 
 
 def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
@@ -78,7 +109,7 @@ def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
     candidates = []
     for hit in hits:
         document = hit.document
-        mentions = document_quantities(document)
+        mentions = span_quantities(document, hit.chunk.start, hit.chunk.end)
         for start, end in _sentences(document.doc_id, document.content_hash, document.text):
             if start < hit.chunk.start or end > hit.chunk.end or (document.doc_id, start) in seen:
                 continue
@@ -95,22 +126,53 @@ def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
 
 def kind_fit(question: Question, quantity: Quantity) -> float:
     """1.0 when the mention is the kind of quantity asked for, less when merely compatible."""
-    return _KIND_FIT.get(question.wanted, {}).get(quantity.kind, 0.0)
+    fit = _KIND_FIT.get(question.wanted, {}).get(quantity.kind, 0.0)
+    if fit and is_pair_reference(quantity) and question.counted != singular(quantity.unit or ""):
+        return fit * PAIR_REFERENCE_FIT
+    return fit
+
+
+# "the two countries", "both sides": a way to name the parties of a report, rarely its news.
+_PARTIES = frozenset("country side government leader party nation state head neighbour neighbor".split())
+PAIR_REFERENCE_FIT = 0.3
+
+
+def is_pair_reference(quantity: Quantity) -> bool:
+    """A count of two parties ("the two countries"): a reference, not a figure being reported."""
+    if quantity.kind != "count" or quantity.value != 2 or not quantity.unit:
+        return False
+    return singular(quantity.unit.split()[-1]) in _PARTIES
+
+
+# Nouns that count the same things in news reports (singular forms).
+_PEOPLE = frozenset(
+    "people person worker job employee resident citizen delegate official representative participant "
+    "guest visitor student tourist specialist expert passenger member".split()
+)
+_SAME_COUNT = [
+    _PEOPLE,
+    {"project", "venture", "plant", "factory", "enterprise", "facility"},
+    {"dialogue", "talk", "round", "negotiation", "consultation", "meeting"},
+    {"station", "stop"},
+    {"company", "firm", "business"},
+]
+SAME_COUNT_FIT = 0.7  # "representatives" for "people": likely, not certain
+UNIT_MISMATCH = 0.35  # another counted noun: not ruled out (paraphrases), but well behind
 
 
 def unit_fit(question: Question, quantity: Quantity) -> float:
-    """For "how many X" questions: does the mention count X?"""
+    """For "how many X" questions: does the mention count X (or a word for the same things)?"""
     if question.wanted != "count" or not question.counted:
         return 1.0
     if not quantity.unit:
-        return 0.4
+        return 0.5
     unit = singular(quantity.unit.split()[-1])
     counted = question.counted
     if unit == counted or unit.startswith(counted[:5]) or counted.startswith(unit[:5]):
         return 1.0
-    if counted in ("people", "person") and unit in ("people", "person", "worker", "job", "employee"):
-        return 1.0
-    return 0.0
+    if any(unit in group and counted in group for group in _SAME_COUNT):
+        return SAME_COUNT_FIT
+    return UNIT_MISMATCH
 
 
 def term_coverage(terms: tuple[str, ...], text: str, idf: dict[str, float]) -> float:
@@ -175,7 +237,7 @@ def totality(question: Question, candidate: Candidate) -> float:
     is_increment = (
         quantity.qualifier == "more"  # "another 43 projects are under construction" is a fact of its own
         or bool(_MORE_AFTER.match(tail))
-        or bool(re.search(r"\b(more|additional)\b", quantity.text, re.I))
+        or bool(re.search(r"\b(more|additional)\b(?!\s+than)", quantity.text, re.I))  # not "more than 400"
     )
     if is_increment and not _WANTS_MORE.search(question.text):
         return -1.0
@@ -189,11 +251,12 @@ def unknown_share(terms: tuple[str, ...], idf: dict[str, float], known: set[str]
     return sum(idf[t] for t in terms if t not in known) / total if total else 0.0
 
 
-def names_supported(question: Question, document: Document) -> bool:
-    """Every proper name in the question occurs in the document (as a word prefix, any case)."""
-    lowered = document.text.lower()
+def missing_names(question: Question, text: str) -> list[str]:
+    """Proper names of the question that do not occur in text (as a word prefix, any case)."""
+    lowered = text.lower()
+    missing = []
     for name in question.proper_nouns:
         parts = [p for p in name.lower().split("-") if p]
         if not all(re.search(rf"\b{re.escape(p[: max(4, len(p) - 3)])}", lowered) for p in parts):
-            return False
-    return True
+            missing.append(name)
+    return missing

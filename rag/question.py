@@ -30,19 +30,26 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
     (re.compile(r"\b(how long|length|how far|distance|kilomet|km)\b", re.I), "length"),
     (
         re.compile(
-            r"\b(which|what)\b[^?]{0,30}?\b(anniversary|meeting|edition|session|round|forum|"
+            r"\b(which|what)\b[^?]{0,60}?\b(anniversary|meeting|edition|session|round|forum|"
             r"conference|summit|congress)\b",
             re.I,
         ),
         "ordinal",
     ),
-    (re.compile(r"\b(in )?(what|which) year\b|\bsince when\b", re.I), "year"),
-    (re.compile(r"\b(when|what date|which date|what day|which day|until when|till when)\b", re.I), "date"),
+    (re.compile(r"\b(in |over |during )?(what|which) years?\b|\bsince when\b", re.I), "year"),
+    (
+        re.compile(
+            r"\b(when|what date|which date|what day|which day|until when|till when|"
+            r"(what|which) month|from what day|from which day)\b",
+            re.I,
+        ),
+        "date",
+    ),
     (
         re.compile(
             r"\b(how much|how big|how large|worth|value|valued|cost|fund|invest|"
             r"investment|loan|loans|money|dollars?|usd|budget|turnover|volume|amount|"
-            r"capital|price|spent|spend)\b",
+            r"capital|price|spent|spend|trade|commerce|exports?|imports?|funding|credit|financing)\b",
             re.I,
         ),
         "money",

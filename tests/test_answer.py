@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from index.errors import QuestionError
+from rag.candidates import document_quantities, extract_candidates, span_quantities
 from rag.engine import Engine, EngineConfig
 from rag.quantities import parse_quantity, quantities_match
+from rag.question import analyse
 from rag.types import Filters
 from tests.conftest import MODEL
 
@@ -162,3 +164,33 @@ def test_search_modes_find_the_fund_passage(built_index, embedder, mode):
     hits = engine.search("capacity cooperation fund 2-billion-dollar", k=3)
     assert FUND_DOC in {h.document.doc_id for h in hits}
     assert [h.rank for h in hits] == [0, 1, 2]
+
+
+def test_parsing_a_chunk_finds_what_parsing_its_whole_document_finds(built_index):
+    # queries parse only the chunks they retrieve; offsets and values must not change
+    store = built_index[1]
+    for chunk in store.chunks:
+        document = store.documents[chunk.doc_id]
+        whole = [q for q in document_quantities(document) if chunk.start <= q.start and q.end <= chunk.end]
+        assert list(span_quantities(document, chunk.start, chunk.end)) == whole, chunk.chunk_id
+        assert all(document.text[q.start : q.end] == q.text for q in whole)
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("How much credit was reserved to back the industrial partnership?", 15e9),
+        ("What's the size of the fund the two sides set up?", 2e9),
+        ("What are the signed cooperation deals worth?", 27e9),
+    ],
+)
+def test_numbers_of_one_sentence_are_told_apart_by_their_own_words(engine, question, value):
+    # one sentence of 002 gives the deals ($27 bn), the fund ($2 bn) and the loans ($15 bn):
+    # the sentence's similarity is the same for all three; the clause around each number is not
+    parsed = analyse(question)
+    ranked = engine.answerer._score(parsed, extract_candidates(parsed, engine.search(question, k=5)))
+    same_sentence = [
+        c for _, c in ranked if c.document.doc_id == FUND_DOC and c.quantity.value in (2e9, 15e9, 27e9)
+    ]
+    assert len({c.sentence_start for c in same_sentence}) == 1 and len(same_sentence) == 3
+    assert max(same_sentence, key=lambda c: c.features["local"]).quantity.value == value

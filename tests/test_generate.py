@@ -205,7 +205,7 @@ def test_abstention_keeps_its_reason_when_the_model_fails(engine):
         answer = _ask(engine, url, ABSENT, keep_abstentions=False)
     assert len(received) == 1
     assert answer.abstained and answer.answer is None and answer.citations == []
-    assert answer.reason.startswith("the sources do not mention")
+    assert answer.reason.startswith("no quantity is supported well enough") and "Silk" in answer.reason
     assert answer.reason.endswith("failed: HTTP 500; showing the extractive answer")
 
 

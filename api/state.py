@@ -24,14 +24,7 @@ class AppState:
 
 def engine_config(settings: Settings) -> EngineConfig:
     """The engine's configuration from the settings."""
-    return EngineConfig(
-        index_dir=settings.index_dir,
-        model=settings.model,
-        device=settings.device,
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        batch_size=settings.batch_size,
-    )
+    return EngineConfig.from_settings(settings)
 
 
 def load_state(settings: Settings) -> AppState:

@@ -189,15 +189,7 @@ def _engine_parts(settings: Settings) -> tuple[EngineConfig, Embedder]:
 
     with console.status("loading the embedding model…"):
         embedder = load_embedder(settings.model, settings.device)
-    config = EngineConfig(
-        index_dir=settings.index_dir,
-        model=settings.model,
-        device=settings.device,
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        batch_size=settings.batch_size,
-    )
-    return config, embedder
+    return EngineConfig.from_settings(settings), embedder
 
 
 def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | None, gate: bool) -> None:

@@ -26,10 +26,7 @@ def _engine(index_dir, model, mode: str):  # noqa: ANN001, ANN202
     if mode not in ("hybrid", "dense", "bm25"):
         raise InputError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
     settings = settings_with(index_dir=index_dir, model=model)
-    config = EngineConfig(
-        index_dir=settings.index_dir, model=settings.model, device=settings.device, mode=mode
-    )  # type: ignore[arg-type]
-    return Engine(config)
+    return Engine(EngineConfig.from_settings(settings, mode=mode))
 
 
 def _filters(docs: list[str] | None, after: str | None, before: str | None):  # noqa: ANN202

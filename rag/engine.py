@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder, load_embedder
@@ -18,6 +19,9 @@ from rag.answer import Answerer
 from rag.generate import GenerativeAnswerer, LLMConfig
 from rag.retrieve import Fusion, Retriever
 from rag.types import Answer, Filters, Hit, RetrievalMode
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,23 @@ class EngineConfig:
     fusion: Fusion = "rrf"
     time_aware: bool = True
     llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> EngineConfig:
+        """The configuration the RAG_* settings describe (CLI flags arrive as overrides)."""
+        from rag.settings import llm_config
+
+        values: dict[str, object] = {
+            "index_dir": settings.index_dir,
+            "model": settings.model,
+            "device": settings.device,
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap,
+            "batch_size": settings.batch_size,
+            "fusion": settings.fusion,
+            "llm": llm_config(settings),
+        }
+        return cls(**{**values, **overrides})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

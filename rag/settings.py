@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = 32
     batch_size: int = 32
     top_k: int = 5
+    fusion: Literal["rrf", "weighted"] = "rrf"  # how dense and BM25 rankings combine (see README)
     # the API
     api_key: str | None = None
     protect_reads: bool = False  # require the API key for GET endpoints too

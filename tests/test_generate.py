@@ -215,3 +215,14 @@ def test_abstention_may_be_answered_when_allowed(engine):
         answer = _ask(engine, url, ABSENT, keep_abstentions=False)
     assert answer.mode == "generative" and not answer.abstained
     assert FUND_DOC in {c.doc_id for c in answer.citations}
+
+
+def test_rag_settings_reach_the_engine_of_the_api_and_the_cli(tmp_path):
+    from api.state import engine_config
+    from rag.settings import Settings
+
+    settings = Settings(index_dir=tmp_path, llm_url="http://127.0.0.1:9/v1", llm_model="m", fusion="weighted")
+    config = engine_config(settings)
+    assert config.llm is not None and config.llm.url == "http://127.0.0.1:9/v1" and config.llm.model == "m"
+    assert config.fusion == "weighted" and config.index_dir == tmp_path
+    assert engine_config(Settings(index_dir=tmp_path)).llm is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,7 @@ class LexicalIndex:
         """Index texts with BM25 (Lucene variant, k1=1.5, b=0.75)."""
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         retriever = bm25s.BM25()
         tokens = [lexical_tokens(t) or ["__empty__"] for t in texts]
         if texts:

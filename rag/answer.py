@@ -221,6 +221,11 @@ class Answerer:
         check_grounded(answer, self.retriever.store.documents)
         return answer
 
+    @property
+    def _lowest_passing_score(self) -> float:
+        """The lowest score that passes the threshold with the largest lead counted."""
+        return self.weights.threshold - self.weights.margin * MARGIN_CAP
+
     def _rivals(self, scored: list[tuple[float, Candidate]]) -> list[Candidate]:
         """The best candidate of each other document reporting the same thing: other reports.
 
@@ -242,7 +247,7 @@ class Answerer:
     def _about_year(self, year: int, scored: list[tuple[float, Candidate]]) -> Candidate | None:
         """The best candidate about the year asked for, if one is supported well enough."""
         best_score, best = scored[0]
-        floor = max(self.weights.threshold, self.weights.year_ratio * best_score)
+        floor = max(self._lowest_passing_score, self.weights.year_ratio * best_score)
         for score, candidate in scored:
             if score < floor:
                 return None
@@ -253,7 +258,7 @@ class Answerer:
     def _other_years(self, year: int, scored: list[tuple[float, Candidate]]) -> list[Candidate]:
         """The best candidate stated to be about each other year: the figure at other times."""
         best_score, best = scored[0]
-        floor = max(self.weights.threshold, self.weights.year_ratio * best_score)
+        floor = max(self._lowest_passing_score, self.weights.year_ratio * best_score)
         by_year: dict[int, Candidate] = {}
         for score, candidate in scored:
             about = candidate.about

@@ -127,9 +127,19 @@ def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
 def kind_fit(question: Question, quantity: Quantity) -> float:
     """1.0 when the mention is the kind of quantity asked for, less when merely compatible."""
     fit = _KIND_FIT.get(question.wanted, {}).get(quantity.kind, 0.0)
+    if question.wanted == "length" and quantity.kind == "count" and _is_duration(quantity):
+        return DURATION_FIT  # "how long did it take?": nearly three hundred years
     if fit and is_pair_reference(quantity) and question.counted != singular(quantity.unit or ""):
         return fit * PAIR_REFERENCE_FIT
     return fit
+
+
+_TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
+DURATION_FIT = 0.9
+
+
+def _is_duration(quantity: Quantity) -> bool:
+    return bool(quantity.unit) and singular(quantity.unit.split()[-1]) in _TIME_UNITS
 
 
 # "the two countries", "both sides": a way to name the parties of a report, rarely its news.

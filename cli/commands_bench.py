@@ -31,7 +31,12 @@ DocOption = Annotated[
 DeviceOption = Annotated[str, typer.Option("--device", help="Device of the indexing runs: cpu or cuda")]
 SoakOption = Annotated[
     float | None,
-    typer.Option("--soak", help="Run eval/soak.py's mixed traffic for MINUTES instead", metavar="MINUTES"),
+    typer.Option(
+        "--soak",
+        help="Instead: mixed traffic (asks, searches, uploads, deletes) against a live server for MINUTES; "
+        "the result replaces the Soak section of the --doc file",
+        metavar="MINUTES",
+    ),
 ]
 
 
@@ -48,7 +53,7 @@ def bench(
 ) -> None:
     """Measure indexing, store scale, query latency, HTTP load and cold start; compare with a baseline."""
     if soak is not None:
-        _run_soak(soak, index_dir, as_json)
+        _run_soak(soak, index_dir, as_json, doc or DOC_PATH)
         return
     from eval.bench import BenchConfig
     from eval.bench_data import DEFAULT_SQUAD
@@ -75,7 +80,9 @@ def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) ->
         raise typer.Exit(1) from exc
     if doc is not None:
         doc.parent.mkdir(parents=True, exist_ok=True)
-        doc.write_text(render_markdown(results, command))
+        soak = _section(doc.read_text(), SOAK_HEADING) if doc.is_file() else None
+        written = render_markdown(results, command)
+        doc.write_text(_with_section(written, SOAK_HEADING, soak.split("\n", 1)[1]) if soak else written)
     if as_json:
         print(json.dumps({**results["summary"], "details": results}, indent=2, default=str))
         return
@@ -101,22 +108,45 @@ def _command(quick: bool, squad: Path | None, clients: int, duration: float | No
     return " ".join(parts)
 
 
-def _run_soak(minutes: float, index_dir: Path | None, as_json: bool) -> None:
-    """Hand over to eval/soak.py's run_soak, imported only now; a clear error when it is missing."""
-    try:
-        from eval import soak
-    except ModuleNotFoundError as exc:
-        if exc.name != "eval.soak":
-            raise
-        typer.echo(
-            "error: --soak needs eval/soak.py (with run_soak(minutes, index_dir, ...)), which this "
-            "checkout does not have yet; run `rag bench` without --soak for the benchmarks",
-            err=True,
-        )
-        raise typer.Exit(2) from exc
+def _run_soak(minutes: float, index_dir: Path | None, as_json: bool, doc: Path | None) -> None:
+    """Run eval/soak.py's mixed traffic, print the report, record it in the benchmarks document."""
+    from eval import soak
+
     settings = settings_with(index_dir=index_dir)
     report = soak.run_soak(minutes, index_dir=settings.index_dir)
     print(json.dumps(report, indent=2, default=str) if as_json else _plain(report))
+    if doc is not None:
+        write_section(doc, SOAK_HEADING, soak.render_markdown(report, f"rag bench --soak {minutes:g}"))
+        print(f"wrote the soak section of {doc}", file=sys.stderr)
+    if report["errors"]:
+        raise typer.Exit(1)
+
+
+SOAK_HEADING = "## Soak"
+
+
+def write_section(doc: Path, heading: str, body: str) -> None:
+    """Put `heading` + body into doc, replacing that section if it is there, appending it if not."""
+    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(_with_section(text, heading, body))
+
+
+def _with_section(text: str, heading: str, body: str) -> str:
+    section = f"{heading}\n\n{body.strip()}\n"
+    kept = _section(text, heading)
+    if kept is None:
+        return text.rstrip("\n") + "\n\n" + section
+    return text.replace(kept, section)
+
+
+def _section(text: str, heading: str) -> str | None:
+    """The section of text under heading, up to the next heading of the same level."""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + 1 + len(heading))
+    return text[start + 1 : end + 1 if end >= 0 else len(text)]
 
 
 def _plain(report: dict) -> str:

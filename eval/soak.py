@@ -298,3 +298,25 @@ def _serve_and_drive(
     finally:
         stop_server(process)
     return tally, rss, duration
+
+
+def render_markdown(report: dict, command: str) -> str:
+    """The soak section of docs/benchmarks.md."""
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(report["by_kind"].items()))
+    latency = "; ".join(
+        f"{kind} {values['p50']:g} / {values['p95']:g}"
+        for kind, values in sorted(report["latency_ms_by_kind"].items())
+    )
+    return (
+        f"`{command}` on {time.strftime('%Y-%m-%d')}: {report['clients']} clients for "
+        f"{report['duration_s']:g} s against `rag serve` on 127.0.0.1 over a copy of the index.\n\n"
+        f"| figure | value |\n|---|---|\n"
+        f"| requests | {report['requests']:,} ({kinds}) |\n"
+        f"| errors | {report['errors']} |\n"
+        f"| latency p50 / p95, all | {report['p50_ms']:g} / {report['p95_ms']:g} ms |\n"
+        f"| latency p50 / p95 by kind (ms) | {latency} |\n"
+        "| server RSS: start, after warm-up, end, peak | "
+        f"{report['rss_start_mb']:g}, {report['rss_warm_mb']:g}, {report['rss_end_mb']:g}, "
+        f"{report['rss_peak_mb']:g} MB |\n"
+        f"| growth after warm-up | {report['rss_growth_after_warmup_mb']:+g} MB |\n"
+    )

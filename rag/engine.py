@@ -35,7 +35,7 @@ class EngineConfig:
     chunk_overlap: int = 32
     batch_size: int = 32
     mode: RetrievalMode = "hybrid"
-    fusion: Fusion = "rrf"
+    fusion: Fusion = "weighted"  # chosen by rag eval --compare (README)
     time_aware: bool = True
     llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
 

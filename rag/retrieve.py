@@ -39,7 +39,7 @@ class Retriever:
         store: IndexStore,
         embedder: Embedder,
         mode: RetrievalMode = "hybrid",
-        fusion: Fusion = "rrf",
+        fusion: Fusion = "weighted",
         dense_weight: float = 0.5,
     ) -> None:
         self.store = store

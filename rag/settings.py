@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = 32
     batch_size: int = 32
     top_k: int = 5
-    fusion: Literal["rrf", "weighted"] = "rrf"  # how dense and BM25 rankings combine (see README)
+    fusion: Literal["rrf", "weighted"] = "weighted"  # how dense and BM25 rankings combine (README)
     # the API
     api_key: str | None = None
     protect_reads: bool = False  # require the API key for GET endpoints too

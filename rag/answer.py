@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from index.embed import Embedder
 from index.errors import QuestionError
 from index.lexical import lexical_tokens
+from rag.cache import VectorCache
 from rag.candidates import (
     Candidate,
     document_terms,
@@ -54,6 +54,7 @@ class Weights:
 
 DEFAULT_WEIGHTS = Weights()
 MARGIN_CAP = 0.3  # a lead beyond this adds nothing more
+SENTENCE_CACHE_SIZE = 40_000  # sentence and clause vectors (384 floats each: ~60 MB at most)
 MAX_QUESTION_CHARS = 2000
 
 
@@ -65,11 +66,14 @@ class Answerer:
         retriever: Retriever,
         weights: Weights = DEFAULT_WEIGHTS,
         time_aware: bool = True,
+        sentence_cache: VectorCache | None = None,
     ) -> None:
         self.retriever = retriever
         self.weights = weights
         self.time_aware = time_aware
-        self._sentence_vectors: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+        self.sentence_cache = (
+            sentence_cache if sentence_cache is not None else VectorCache(SENTENCE_CACHE_SIZE)
+        )
 
     @property
     def embedder(self) -> Embedder:
@@ -175,14 +179,13 @@ class Answerer:
             if self.weights.local:
                 clause_keys.append((*doc, -1 - c.quantity.start))  # negative: never a sentence start
                 texts.setdefault(clause_keys[-1], c.clause())
-        missing = [key for key in texts if key not in self._sentence_vectors]
+        vectors = self.sentence_cache.get_many(texts)
+        missing = [key for key in texts if key not in vectors]
         if missing:
-            vectors = self.embedder.embed_batch([texts[key] for key in missing])
-            for key, vector in zip(missing, vectors, strict=True):
-                self._sentence_vectors[key] = vector
-            while len(self._sentence_vectors) > 40_000:
-                self._sentence_vectors.popitem(last=False)
-        cosine = lambda key: float(np.dot(query, self._sentence_vectors[key]))  # noqa: E731
+            new = zip(missing, self.embedder.embed_batch([texts[key] for key in missing]), strict=True)
+            vectors.update(new)
+            self.sentence_cache.put_many((key, vectors[key]) for key in missing)
+        cosine = lambda key: float(np.dot(query, vectors[key]))  # noqa: E731
         clauses = [cosine(k) for k in clause_keys] if clause_keys else [0.0] * len(candidates)
         return [cosine(k) for k in sentence_keys], clauses
 

@@ -15,9 +15,10 @@ from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder, load_embedder
 from index.store import IndexStore, load_store
 from index.types import Document
-from rag.answer import Answerer
+from rag.answer import SENTENCE_CACHE_SIZE, Answerer
+from rag.cache import VectorCache
 from rag.generate import GenerativeAnswerer, LLMConfig
-from rag.retrieve import Fusion, Retriever
+from rag.retrieve import QUERY_CACHE_SIZE, Fusion, Retriever
 from rag.types import Answer, Filters, Hit, RetrievalMode
 
 if TYPE_CHECKING:
@@ -71,13 +72,23 @@ class Engine:
         self.config = config
         self.embedder = embedder or load_embedder(config.model, config.device)
         self._write_lock = threading.Lock()
+        # shared by every index version this engine swaps in: an upload keeps the vectors computed so far
+        self._query_cache = VectorCache(QUERY_CACHE_SIZE)
+        self._sentence_cache = VectorCache(SENTENCE_CACHE_SIZE)
         self._state = self._make_state(
             load_store(config.index_dir, model=self.embedder.name, dim=self.embedder.dim)
         )
 
     def _make_state(self, store: IndexStore) -> _State:
-        retriever = Retriever(store, self.embedder, mode=self.config.mode, fusion=self.config.fusion)
-        return _State(store, retriever, Answerer(retriever, time_aware=self.config.time_aware))
+        retriever = Retriever(
+            store,
+            self.embedder,
+            mode=self.config.mode,
+            fusion=self.config.fusion,
+            query_cache=self._query_cache,
+        )
+        answerer = Answerer(retriever, time_aware=self.config.time_aware, sentence_cache=self._sentence_cache)
+        return _State(store, retriever, answerer)
 
     @property
     def store(self) -> IndexStore:

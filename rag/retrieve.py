@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +11,7 @@ import numpy as np
 from index.embed import Embedder
 from index.errors import InputError
 from index.store import IndexStore
+from rag.cache import VectorCache
 from rag.types import Filters, Hit, RetrievalMode
 
 Fusion = Literal["rrf", "weighted"]
@@ -41,25 +41,23 @@ class Retriever:
         mode: RetrievalMode = "hybrid",
         fusion: Fusion = "weighted",
         dense_weight: float = 0.5,
+        query_cache: VectorCache | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.mode = mode
         self.fusion = fusion
         self.dense_weight = dense_weight
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.query_cache = VectorCache(QUERY_CACHE_SIZE) if query_cache is None else query_cache
         self.timings = Timings()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's unit vector, from a small LRU cache when it was asked before."""
-        cached = self._query_cache.get(query)
-        if cached is not None:
-            self._query_cache.move_to_end(query)
-            return cached
+        cached = self.query_cache.get_many([query])
+        if cached:
+            return cached[query]
         vector = self.embedder.embed_batch([query])[0]
-        self._query_cache[query] = vector
-        if len(self._query_cache) > QUERY_CACHE_SIZE:
-            self._query_cache.popitem(last=False)
+        self.query_cache.put_many([(query, vector)])
         return vector
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:

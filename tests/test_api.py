@@ -411,3 +411,34 @@ def test_every_rag_error_maps_to_an_error_status_and_input_errors_to_4xx():
             assert 400 <= status < 500, cls
     assert status_for(index_errors.IndexMissingError("x")) == 503
     assert status_for(index_errors.NotFoundError("x")) == 404
+
+
+class _CountingEmbedder:
+    """Wraps the real embedder and counts the texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.texts = inner, 0
+        self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+
+    def embed_batch(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed_batch(texts)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_an_upload_keeps_the_vectors_already_computed(writable_engine):
+    # every upload swaps in a new retriever and answerer; their caches are the engine's, so a
+    # question asked before the upload costs no embedding after it (the soak's asks were slow)
+    counting = _CountingEmbedder(writable_engine.embedder)
+    engine = Engine(writable_engine.config, embedder=counting)
+    first = engine.ask("How big is the capacity fund?")
+    assert counting.texts > 1  # the question and its candidate sentences
+    with client_for(engine) as client:
+        assert client.post("/documents", json=ZHETYSU).status_code == 201
+    before = counting.texts
+    again = engine.ask("How big is the capacity fund?")
+    assert again.answer == first.answer == "$2 billion"
+    new_sentences = counting.texts - before
+    assert new_sentences < 3, f"{new_sentences} texts embedded again after the upload"

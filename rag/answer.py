@@ -19,6 +19,7 @@ from rag.candidates import (
     proximity,
     target_mismatch,
     term_coverage,
+    token_set,
     totality,
     unit_fit,
     unknown_share,
@@ -300,7 +301,7 @@ def _names_fit(question: Question, candidate: Candidate) -> float:
 
 def _focus_fit(focus: str | None, candidate: Candidate) -> float:
     """The same grades for the question's rarest indexed word (its most specific subject)."""
-    if focus is None or focus in lexical_tokens(f"{candidate.document.title} {candidate.context(3)}"):
+    if focus is None or focus in token_set(f"{candidate.document.title} {candidate.context(3)}"):
         return 1.0
     return 0.5 if focus in document_terms(candidate.document) else 0.0
 

@@ -51,9 +51,11 @@ class Candidate:
 
     def context(self, before: int = 1) -> str:
         """The sentence with the `before` sentences that precede it (what "it" refers to)."""
-        spans = _sentences(self.document.doc_id, self.document.content_hash, self.document.text)
-        starts = [start for start, _ in spans]
-        index = starts.index(self.sentence_start) if self.sentence_start in starts else 0
+        document = self.document
+        spans = _sentences(document.doc_id, document.content_hash, document.text)
+        index = _sentence_index(document.doc_id, document.content_hash, document.text).get(
+            self.sentence_start, 0
+        )
         first = spans[max(0, index - before)][0]
         return self.document.text[first : self.sentence_end]
 
@@ -73,6 +75,24 @@ def _sentences(doc_id: str, content_hash: str, text: str) -> tuple[tuple[int, in
 @lru_cache(maxsize=4096)
 def _quantities(doc_id: str, content_hash: str, text: str) -> tuple[Quantity, ...]:
     return tuple(parse_quantities(text))
+
+
+@lru_cache(maxsize=4096)
+def _sentence_index(doc_id: str, content_hash: str, text: str) -> dict[int, int]:
+    """Sentence start offset -> the sentence's position in the document."""
+    return {start: i for i, (start, _) in enumerate(_sentences(doc_id, content_hash, text))}
+
+
+@lru_cache(maxsize=32_768)
+def tokens(text: str) -> tuple[str, ...]:
+    """lexical_tokens of a passage, cached: the same sentences are scored for question after question."""
+    return tuple(lexical_tokens(text))
+
+
+@lru_cache(maxsize=32_768)
+def token_set(text: str) -> frozenset[str]:
+    """The set of tokens(text), cached."""
+    return frozenset(tokens(text))
 
 
 @lru_cache(maxsize=4096)
@@ -189,7 +209,7 @@ def term_coverage(terms: tuple[str, ...], text: str, idf: dict[str, float]) -> f
     """IDF-weighted share of the question's terms found in text."""
     if not terms:
         return 0.0
-    present = set(lexical_tokens(text))
+    present = token_set(text)
     total = sum(idf[t] for t in terms)
     return sum(idf[t] for t in terms if t in present) / total if total else 0.0
 
@@ -202,13 +222,13 @@ def proximity(terms: tuple[str, ...], candidate: Candidate, idf: dict[str, float
     # the number's own clause: "…$5.5 billion are under way; … the remaining … $18.1 billion"
     before = text[candidate.sentence_start : candidate.quantity.start].split(";")[-1]
     after = text[candidate.quantity.end : candidate.sentence_end].split(";")[0]
-    before, after = lexical_tokens(before), lexical_tokens(after)
-    distance: dict[str, int] = {t: 0 for t in lexical_tokens(candidate.quantity.text)}  # "18 stations"
+    before, after = tokens(before), tokens(after)
+    distance: dict[str, int] = {t: 0 for t in tokens(candidate.quantity.text)}  # "18 stations"
     for offset, token in enumerate(reversed(before)):
         distance.setdefault(token, offset)
     for offset, token in enumerate(after):
         distance[token] = min(distance.get(token, offset), offset)
-    distance.update({t: 0 for t in lexical_tokens(candidate.quantity.text)})
+    distance.update({t: 0 for t in tokens(candidate.quantity.text)})
     total = sum(idf[t] for t in terms)
     near = sum(idf[t] * max(0.0, 1 - distance[t] / WINDOW) for t in terms if t in distance)
     return near / total if total else 0.0
@@ -263,10 +283,15 @@ def unknown_share(terms: tuple[str, ...], idf: dict[str, float], known: set[str]
 
 def missing_names(question: Question, text: str) -> list[str]:
     """Proper names of the question that do not occur in text (as a word prefix, any case)."""
+    return list(_missing_names(question.proper_nouns, text)) if question.proper_nouns else []
+
+
+@lru_cache(maxsize=32_768)
+def _missing_names(names: tuple[str, ...], text: str) -> tuple[str, ...]:
     lowered = text.lower()
     missing = []
-    for name in question.proper_nouns:
+    for name in names:
         parts = [p for p in name.lower().split("-") if p]
         if not all(re.search(rf"\b{re.escape(p[: max(4, len(p) - 3)])}", lowered) for p in parts):
             missing.append(name)
-    return missing
+    return tuple(missing)

@@ -41,7 +41,7 @@ class _Request(BaseModel):
 class FiltersIn(_Request):
     """Restrict the answer to some documents or a publication date range (inclusive)."""
 
-    doc_ids: list[str] | None = Field(default=None, max_length=1000, examples=[["002_158f33fd42f0f3d5"]])
+    doc_ids: list[str] | None = Field(default=None, max_length=1000, examples=[["city-budget-2024"]])
     published_after: IsoDate | None = Field(default=None, examples=["2016-01-01"])
     published_before: IsoDate | None = Field(default=None, examples=["2017-12-31"])
 
@@ -49,7 +49,7 @@ class FiltersIn(_Request):
 class AskRequest(_Request):
     """A question about the indexed articles."""
 
-    question: str = Field(examples=["How big is the capacity fund?"])
+    question: str = Field(examples=["How much did the new bridge cost?"])
     # strict: a JSON integer, not true, 5.0 or "5"
     top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, strict=True, description="passages to retrieve")
     filters: FiltersIn | None = None

@@ -37,11 +37,11 @@ EXPORT_VERSION = 1  # bump when the exported graph changes, so cached files are 
 # stay near 50 MB instead of gigabytes for a 128-text batch, at no cost in throughput on CPU.
 ONNX_RUN_SIZE = 4
 EXPORT_MIN_COSINE = 0.999  # an export whose vectors stray further from the reference is refused
+# A short question, a sentence and a long passage: the export must agree with the model on all three.
 _PROBE_TEXTS = (
-    "How big is the capacity fund?",
-    "China and Kazakhstan set up a 2-billion-dollar bilateral capacity cooperation fund.",
-    "In 2018, the trade turnover between Kazakhstan and China increased by 11.1%, reaching $11.7 billion. "
-    * 4,
+    "How much did the new bridge cost?",
+    "The city council approved a 3-million-dollar budget for the river bridge on Tuesday.",
+    "Last year the port handled 12.5% more containers than the year before, about 4.2 million in all. " * 4,
 )
 
 

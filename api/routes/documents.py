@@ -17,7 +17,7 @@ from index.ingest import validate_doc_id
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KnownQuery])
 Action = Literal["created", "replaced", "deleted"]
-DocIdPath = Annotated[str, Path(description="a document id such as 002_158f33fd42f0f3d5")]
+DocIdPath = Annotated[str, Path(description="a document id (its file stem), such as city-budget-2024")]
 
 _UPLOAD_BODY = {
     "requestBody": {

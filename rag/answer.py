@@ -82,7 +82,7 @@ class Answerer:
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """Answer a question with a cited quantity, or abstain with a reason."""
-        question = _validated(question)
+        question = validated_question(question)
         parsed = analyse(question)
         hits = self.retriever.search(question, k=max(k, 1), filters=filters)
         if not hits:
@@ -99,10 +99,10 @@ class Answerer:
     def _score(self, question: Question, candidates: list[Candidate]) -> list[tuple[float, Candidate]]:
         lexical = self.retriever.store.lexical
         idf = {t: lexical.idf(t) for t in question.terms}
-        unknown = unknown_share(question.terms, idf, {t for t in question.terms if lexical.knows(t)})
-        similarity, local = self._semantic(question.text, candidates)
         known = [t for t in question.terms if lexical.knows(t)]
-        focus = max(known, key=lambda t: idf[t]) if known else None
+        unknown = unknown_share(question.terms, idf, set(known))
+        focus = max(known, key=lambda t: idf[t]) if known else None  # the most specific indexed word
+        similarity, local = self._semantic(question.text, candidates)
         w = self.weights
         scored = []
         for candidate, semantic, near in zip(candidates, similarity, local, strict=True):
@@ -318,12 +318,14 @@ def _distinct(reports: list[Reported], chosen: Candidate) -> list[Reported]:
     return kept
 
 
-def _validated(question: str) -> str:
+def validated_question(question: str, max_chars: int = MAX_QUESTION_CHARS, setting: str | None = None) -> str:
+    """The question without surrounding space, or QuestionError when it is blank or too long."""
     if not isinstance(question, str) or not question.strip():
-        raise QuestionError("the question is empty; ask something like 'how big is the capacity fund?'")
-    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError("the question is empty; ask something like 'how much did the new bridge cost?'")
+    if len(question) > max_chars:
+        named = f" ({setting})" if setting else ""
         raise QuestionError(
-            f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}"
+            f"the question is {len(question)} characters long; the limit is {max_chars}{named}"
         )
     return question.strip()
 

@@ -59,12 +59,18 @@ class Candidate:
         first = spans[max(0, index - before)][0]
         return self.document.text[first : self.sentence_end]
 
-    def clause(self, words: int = CLAUSE_WORDS) -> str:
-        """The words around the number within its sentence, cut at semicolons: what it is said of."""
+    def clause_sides(self) -> tuple[str, str]:
+        """The text before and after the number in its own clause (the sentence cut at semicolons):
+        "…$5.5 billion are under way; … the remaining … $18.1 billion"."""
         text = self.document.text
-        before = text[self.sentence_start : self.quantity.start].split(";")[-1].split()
-        after = text[self.quantity.end : self.sentence_end].split(";")[0].split()
-        return " ".join([*before[-words:], self.quantity.text, *after[:words]])
+        before = text[self.sentence_start : self.quantity.start].split(";")[-1]
+        after = text[self.quantity.end : self.sentence_end].split(";")[0]
+        return before, after
+
+    def clause(self, words: int = CLAUSE_WORDS) -> str:
+        """The words around the number within its clause: what it is said of."""
+        before, after = self.clause_sides()
+        return " ".join([*before.split()[-words:], self.quantity.text, *after.split()[:words]])
 
 
 @lru_cache(maxsize=4096)
@@ -95,14 +101,9 @@ def token_set(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
 
 
-@lru_cache(maxsize=4096)
-def _terms(doc_id: str, content_hash: str, text: str) -> frozenset[str]:
-    return frozenset(lexical_tokens(text))
-
-
 def document_terms(document: Document) -> frozenset[str]:
     """The stemmed words of a document (as BM25 indexes them), computed once and cached."""
-    return _terms(document.doc_id, document.content_hash, document.text)
+    return token_set(document.text)
 
 
 def document_quantities(document: Document) -> tuple[Quantity, ...]:
@@ -149,7 +150,7 @@ def kind_fit(question: Question, quantity: Quantity) -> float:
     fit = _KIND_FIT.get(question.wanted, {}).get(quantity.kind, 0.0)
     if question.wanted == "length" and quantity.kind == "count" and _is_duration(quantity):
         return DURATION_FIT  # "how long did it take?": nearly three hundred years
-    if fit and is_pair_reference(quantity) and question.counted != singular(quantity.unit or ""):
+    if fit and is_pair_reference(quantity) and question.counted != unit_noun(quantity):
         return fit * PAIR_REFERENCE_FIT
     return fit
 
@@ -158,8 +159,13 @@ _TIME_UNITS = frozenset("second minute hour day week month year decade century".
 DURATION_FIT = 0.9
 
 
+def unit_noun(quantity: Quantity) -> str | None:
+    """The singular noun a quantity counts ("55 Kazakh-Chinese projects" -> "project"), if any."""
+    return singular(quantity.unit.split()[-1]) if quantity.unit else None
+
+
 def _is_duration(quantity: Quantity) -> bool:
-    return bool(quantity.unit) and singular(quantity.unit.split()[-1]) in _TIME_UNITS
+    return unit_noun(quantity) in _TIME_UNITS
 
 
 # "the two countries", "both sides": a way to name the parties of a report, rarely its news.
@@ -169,9 +175,7 @@ PAIR_REFERENCE_FIT = 0.3
 
 def is_pair_reference(quantity: Quantity) -> bool:
     """A count of two parties ("the two countries"): a reference, not a figure being reported."""
-    if quantity.kind != "count" or quantity.value != 2 or not quantity.unit:
-        return False
-    return singular(quantity.unit.split()[-1]) in _PARTIES
+    return quantity.kind == "count" and quantity.value == 2 and unit_noun(quantity) in _PARTIES
 
 
 # Nouns that count the same things in news reports (singular forms).
@@ -194,9 +198,9 @@ def unit_fit(question: Question, quantity: Quantity) -> float:
     """For "how many X" questions: does the mention count X (or a word for the same things)?"""
     if question.wanted != "count" or not question.counted:
         return 1.0
-    if not quantity.unit:
+    unit = unit_noun(quantity)
+    if unit is None:
         return 0.5
-    unit = singular(quantity.unit.split()[-1])
     counted = question.counted
     if unit == counted or unit.startswith(counted[:5]) or counted.startswith(unit[:5]):
         return 1.0
@@ -218,11 +222,7 @@ def proximity(terms: tuple[str, ...], candidate: Candidate, idf: dict[str, float
     """IDF-weighted closeness of the question's terms to the number, within its sentence."""
     if not terms:
         return 0.0
-    text = candidate.document.text
-    # the number's own clause: "…$5.5 billion are under way; … the remaining … $18.1 billion"
-    before = text[candidate.sentence_start : candidate.quantity.start].split(";")[-1]
-    after = text[candidate.quantity.end : candidate.sentence_end].split(";")[0]
-    before, after = tokens(before), tokens(after)
+    before, after = (tokens(side) for side in candidate.clause_sides())
     distance: dict[str, int] = {t: 0 for t in tokens(candidate.quantity.text)}  # "18 stations"
     for offset, token in enumerate(reversed(before)):
         distance.setdefault(token, offset)

@@ -10,21 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import EngineDep, KnownQuery, ReadAccess, SettingsDep
 from api.routes.common import error_responses, to_filters
 from api.schemas import MAX_TOP_K, AnswerOut, AskRequest, DigitsInt, FiltersIn, IsoDate, SearchOut
-from index.errors import QuestionError
+from rag.answer import validated_question
 from rag.serialize import answer_to_dict, hit_to_dict
 
 router = APIRouter(tags=["query"], dependencies=[ReadAccess, KnownQuery])
 
 
 def checked_question(question: str, max_chars: int) -> str:
-    """The question, or QuestionError when it is blank or longer than max_chars."""
-    if not question.strip():
-        raise QuestionError("the question is empty; ask something like 'how big is the capacity fund?'")
-    if len(question) > max_chars:
-        raise QuestionError(
-            f"the question is {len(question)} characters long; "
-            f"the limit is {max_chars} (RAG_MAX_QUESTION_CHARS)"
-        )
+    """The question as sent, or QuestionError when it is blank or longer than max_chars."""
+    validated_question(question, max_chars, setting="RAG_MAX_QUESTION_CHARS")
     return question
 
 

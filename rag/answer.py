@@ -55,8 +55,10 @@ class Weights:
 
 DEFAULT_WEIGHTS = Weights()
 MARGIN_CAP = 0.3  # a lead beyond this adds nothing more
+SEMANTIC_CANDIDATES = 12  # candidates, best by their word features, whose passages are embedded
 SENTENCE_CACHE_SIZE = 40_000  # sentence and clause vectors (384 floats each: ~60 MB at most)
 MAX_QUESTION_CHARS = 2000
+EMBED_RUN = 6  # texts per embedding batch: several batches run on the cores at once
 
 
 class Answerer:
@@ -102,14 +104,11 @@ class Answerer:
         known = [t for t in question.terms if lexical.knows(t)]
         unknown = unknown_share(question.terms, idf, set(known))
         focus = max(known, key=lambda t: idf[t]) if known else None  # the most specific indexed word
-        similarity, local = self._semantic(question.text, candidates)
         w = self.weights
-        scored = []
-        for candidate, semantic, near in zip(candidates, similarity, local, strict=True):
+        rows = []
+        for candidate in candidates:
             title = candidate.document.title
             features = {
-                "semantic": semantic,
-                "local": near,
                 "coverage": max(
                     term_coverage(question.terms, candidate.sentence, idf),
                     0.8 * term_coverage(question.terms, f"{title} {candidate.context()}", idf),
@@ -125,24 +124,32 @@ class Answerer:
                 "totality": totality(question, candidate),
                 "focus": _focus_fit(focus, candidate),
             }
-            score = (
-                (
-                    w.semantic * features["semantic"]
-                    + w.local * features["local"]
-                    + w.coverage * features["coverage"]
-                    + w.proximity * features["proximity"]
-                    + w.retrieval * features["retrieval"]
-                    + w.kind * features["kind"]
-                )
-                * features["unit"]
-                + features["time"]
-                - w.missing_name * (1 - features["names"])
-            )
-            score -= w.target * features["target"] + w.unknown * features["unknown"]
-            score += w.totality * features["totality"] - w.focus * (1 - features["focus"])
+            rows.append((self._lexical_score(features), candidate, features))
+        # only the best by the words are embedded: the rest could not catch up on meaning alone
+        rows.sort(key=lambda row: -row[0])
+        embedded = rows[:SEMANTIC_CANDIDATES]
+        similarity, local = self._semantic(question.text, [c for _, c, _ in embedded])
+        scored = []
+        for i, (pre, candidate, features) in enumerate(rows):
+            semantic, near = (similarity[i], local[i]) if i < len(embedded) else (0.0, 0.0)
+            features = {"semantic": semantic, "local": near, **features}
+            score = pre + (w.semantic * semantic + w.local * near) * features["unit"]
             scored.append((score, replace(candidate, features=features)))
         scored.sort(key=lambda item: (-item[0], item[1].document.doc_id, item[1].quantity.start))
         return scored
+
+    def _lexical_score(self, features: dict[str, float]) -> float:
+        """The part of a candidate's score that needs no embedding."""
+        w = self.weights
+        score = (
+            w.coverage * features["coverage"]
+            + w.proximity * features["proximity"]
+            + w.retrieval * features["retrieval"]
+            + w.kind * features["kind"]
+        ) * features["unit"]
+        score += features["time"] - w.missing_name * (1 - features["names"])
+        score -= w.target * features["target"] + w.unknown * features["unknown"]
+        return score + w.totality * features["totality"] - w.focus * (1 - features["focus"])
 
     def _names_unknown_to_index(self, question: Question) -> list[str]:
         """Names in the question that no indexed text contains: the fact cannot be there."""
@@ -183,7 +190,8 @@ class Answerer:
         vectors = self.sentence_cache.get_many(texts)
         missing = [key for key in texts if key not in vectors]
         if missing:
-            new = zip(missing, self.embedder.embed_batch([texts[key] for key in missing]), strict=True)
+            embedded = self.embedder.embed_many([texts[key] for key in missing], batch_size=EMBED_RUN)
+            new = zip(missing, embedded, strict=True)
             vectors.update(new)
             self.sentence_cache.put_many((key, vectors[key]) for key in missing)
         cosine = lambda key: float(np.dot(query, vectors[key]))  # noqa: E731

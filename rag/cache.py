@@ -1,8 +1,9 @@
-"""A thread-safe LRU cache of vectors, shared by the index versions an engine swaps in.
+"""A thread-safe LRU cache: vectors shared by the index versions an engine swaps in, and answers.
 
-Its keys never go stale across versions: query vectors are keyed by the query text (the model
+Vector keys never go stale across versions: query vectors are keyed by the query text (the model
 is fixed for an engine), sentence vectors by document id, content hash and offset. So an upload
 or a delete, which swaps in a new retriever and answerer, keeps every vector computed so far.
+Answers depend on the whole index, so each index version has its own answer cache.
 """
 
 from __future__ import annotations
@@ -10,23 +11,34 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
 
 import numpy as np
 
+V = TypeVar("V")
 
-class VectorCache:
-    """At most `size` vectors; the least recently used go first. Safe to share between threads."""
+
+class LRUCache(Generic[V]):
+    """At most `size` values; the least recently used go first. Safe to share between threads."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get_many(self, keys: Iterable[Hashable]) -> dict[Hashable, np.ndarray]:
-        """The cached vectors among keys (each marked as just used)."""
+    def get(self, key: Hashable) -> V | None:
+        """The cached value of key (marked as just used), or None."""
+        return self.get_many([key]).get(key)
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Store one value."""
+        self.put_many([(key, value)])
+
+    def get_many(self, keys: Iterable[Hashable]) -> dict[Hashable, V]:
+        """The cached values among keys (each marked as just used)."""
         found = {}
         with self._lock:
             for key in keys:
@@ -36,11 +48,14 @@ class VectorCache:
                     found[key] = vector
         return found
 
-    def put_many(self, items: Iterable[tuple[Hashable, np.ndarray]]) -> None:
-        """Store vectors, dropping the least recently used beyond the size."""
+    def put_many(self, items: Iterable[tuple[Hashable, V]]) -> None:
+        """Store values, dropping the least recently used beyond the size."""
         with self._lock:
             for key, vector in items:
                 self._items[key] = vector
                 self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+VectorCache = LRUCache[np.ndarray]

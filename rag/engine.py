@@ -16,10 +16,12 @@ from index.embed import Embedder, load_embedder
 from index.store import IndexStore, load_store
 from index.types import Document
 from rag.answer import SENTENCE_CACHE_SIZE, Answerer
-from rag.cache import VectorCache
+from rag.cache import LRUCache, VectorCache
 from rag.generate import GenerativeAnswerer, LLMConfig
 from rag.retrieve import QUERY_CACHE_SIZE, Fusion, Retriever
 from rag.types import Answer, Filters, Hit, RetrievalMode
+
+ANSWER_CACHE_SIZE = 2048  # answers per index version (an answer is a few kB)
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -63,6 +65,7 @@ class _State:
     store: IndexStore
     retriever: Retriever
     answerer: Answerer
+    answers: LRUCache[Answer]  # extractive answers of this index version, by question, k and filters
 
 
 class Engine:
@@ -88,7 +91,7 @@ class Engine:
             query_cache=self._query_cache,
         )
         answerer = Answerer(retriever, time_aware=self.config.time_aware, sentence_cache=self._sentence_cache)
-        return _State(store, retriever, answerer)
+        return _State(store, retriever, answerer, LRUCache(ANSWER_CACHE_SIZE))
 
     @property
     def store(self) -> IndexStore:
@@ -104,10 +107,19 @@ class Engine:
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """Answer a question from the current index version (through the LLM when configured)."""
-        answerer = self._state.answerer
-        if self.config.llm is None:
-            return answerer.ask(question, k=k, filters=filters)
-        return GenerativeAnswerer(answerer, self.config.llm).ask(question, k=k, filters=filters)
+        state = self._state
+        if self.config.llm is not None:  # not cached: a reply that failed this time may work next time
+            return GenerativeAnswerer(state.answerer, self.config.llm).ask(question, k=k, filters=filters)
+        key = (question, k, filters)
+        answer = state.answers.get(key)
+        if answer is None:
+            answer = state.answerer.ask(question, k=k, filters=filters)
+            state.answers.put(key, answer)
+        return answer
+
+    def cached_answer(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer | None:
+        """The answer `ask` would return if the current index version has answered this already."""
+        return None if self.config.llm is not None else self._state.answers.get((question, k, filters))
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Ranked chunks for a query from the current index version."""

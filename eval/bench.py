@@ -259,10 +259,12 @@ class _Bench:
         }
 
     def _http(self, index_dir: Path, questions: list[str]) -> None:
-        """Load on the headline-size server as started (FAISS on one thread), then FAISS on every core."""
+        """Load on the headline-size server as started (FAISS on one thread, answer cache on), then
+        with FAISS on every core, then with no answer cache: each lever off in turn."""
         self.results["http"] = self._http_run(index_dir, questions, {})
         every_core = {"OMP_NUM_THREADS": str(os.cpu_count() or 1)}
         self.results["http_omp_all"] = self._http_run(index_dir, questions, every_core)
+        self.results["http_no_answer_cache"] = self._http_run(index_dir, questions, {"RAG_ANSWER_CACHE": "0"})
 
     def _http_run(self, index_dir: Path, questions: list[str], env: dict[str, str]) -> dict:
         pool = questions[: self.config.http_pool]

@@ -21,8 +21,6 @@ from rag.generate import GenerativeAnswerer, LLMConfig
 from rag.retrieve import QUERY_CACHE_SIZE, Fusion, Retriever
 from rag.types import Answer, Filters, Hit, RetrievalMode
 
-ANSWER_CACHE_SIZE = 2048  # answers per index version (an answer is a few kB)
-
 if TYPE_CHECKING:
     from rag.settings import Settings
 
@@ -41,6 +39,7 @@ class EngineConfig:
     fusion: Fusion = "weighted"  # chosen by rag eval --compare (README)
     time_aware: bool = True
     llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
+    answer_cache: int = 2048  # extractive answers kept per index version (a few kB each); 0: none
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> EngineConfig:
@@ -55,6 +54,7 @@ class EngineConfig:
             "chunk_overlap": settings.chunk_overlap,
             "batch_size": settings.batch_size,
             "fusion": settings.fusion,
+            "answer_cache": settings.answer_cache,
             "llm": llm_config(settings),
         }
         return cls(**{**values, **overrides})  # type: ignore[arg-type]
@@ -91,7 +91,7 @@ class Engine:
             query_cache=self._query_cache,
         )
         answerer = Answerer(retriever, time_aware=self.config.time_aware, sentence_cache=self._sentence_cache)
-        return _State(store, retriever, answerer, LRUCache(ANSWER_CACHE_SIZE))
+        return _State(store, retriever, answerer, LRUCache(self.config.answer_cache))
 
     @property
     def store(self) -> IndexStore:
@@ -114,7 +114,7 @@ class Engine:
         answer = state.answers.get(key)
         if answer is None:
             answer = state.answerer.ask(question, k=k, filters=filters)
-            state.answers.put(key, answer)
+            state.answers.put(key, answer)  # a no-op when RAG_ANSWER_CACHE is 0
         return answer
 
     def cached_answer(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer | None:

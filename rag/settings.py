@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     batch_size: int = 32
     top_k: int = 5
     fusion: Literal["rrf", "weighted"] = "weighted"  # how dense and BM25 rankings combine (README)
+    answer_cache: int = Field(2048, ge=0)  # answers kept per index version; 0 turns the cache off
     # the API
     api_key: str | None = None
     protect_reads: bool = False  # require the API key for GET endpoints too

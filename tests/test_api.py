@@ -487,3 +487,16 @@ def test_only_the_best_candidates_by_their_words_are_embedded(engine):
     assert len(scored) == len(candidates)
     assert 0 < counting.texts <= 2 * SEMANTIC_CANDIDATES + 1  # a context and a clause each, the question
     assert sum(1 for _, c in scored if c.features["semantic"] != 0.0) <= SEMANTIC_CANDIDATES
+
+
+def test_rag_answer_cache_sets_the_answers_kept_and_0_turns_the_cache_off(built_index, embedder):
+    from api.state import engine_config
+    from rag.settings import Settings
+
+    assert engine_config(Settings(index_dir=built_index[0], answer_cache=10)).answer_cache == 10
+    with pytest.raises(ValueError, match="answer_cache"):
+        Settings(answer_cache=-1)
+    config = engine_config(Settings(index_dir=built_index[0], answer_cache=0, model=MODEL))
+    engine = Engine(config, embedder=embedder)
+    assert engine.ask(FUND_Q).answer == "$2 billion"
+    assert engine.cached_answer(FUND_Q) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -12,6 +13,7 @@ from index.lexical import lexical_tokens
 from rag.cache import VectorCache
 from rag.candidates import (
     Candidate,
+    date_role_fit,
     document_terms,
     extract_candidates,
     kind_fit,
@@ -48,12 +50,14 @@ class Weights:
     focus: float = 0.20  # the question's rarest indexed word is absent from the candidate's passage
     totality: float = 0.10  # a stated total when one is asked for; an increment when it is not
     unknown: float = 0.20  # question words the index has never seen: the fact is likely absent
+    role: float = 0.15  # a date that starts (or ends) a period when the question asks for the start (end)
     margin: float = 1.0  # a clear lead over the best different number: support beyond the score
     threshold: float = 0.45  # below this the answerer abstains (calibrated on eval/questions.jsonl)
     year_ratio: float = 0.6  # a mention about the asked year may score this share of the best
 
 
 DEFAULT_WEIGHTS = Weights()
+_YEAR_WORD = re.compile(r"\b(?:19|20)\d\d\b")
 MARGIN_CAP = 0.3  # a lead beyond this adds nothing more
 SEMANTIC_CANDIDATES = 12  # candidates, best by their word features, whose passages are embedded
 SENTENCE_CACHE_SIZE = 40_000  # sentence and clause vectors (384 floats each: ~60 MB at most)
@@ -123,6 +127,7 @@ class Answerer:
                 "unknown": unknown,
                 "totality": totality(question, candidate),
                 "focus": _focus_fit(focus, candidate),
+                "role": date_role_fit(question, candidate),
             }
             rows.append((self._lexical_score(features), candidate, features))
         # only the best by the words are embedded: the rest could not catch up on meaning alone
@@ -149,6 +154,7 @@ class Answerer:
         ) * features["unit"]
         score += features["time"] - w.missing_name * (1 - features["names"])
         score -= w.target * features["target"] + w.unknown * features["unknown"]
+        score += w.role * features["role"]
         return score + w.totality * features["totality"] - w.focus * (1 - features["focus"])
 
     def _names_unknown_to_index(self, question: Question) -> list[str]:
@@ -161,7 +167,12 @@ class Answerer:
         ]
 
     def _time_fit(self, question: Question, candidate: Candidate) -> float:
-        if not self.time_aware or question.year is None:
+        if not self.time_aware:
+            return 0.0
+        if question.period:  # "between 2015 and 2018": a sentence naming the same years
+            said = set(_YEAR_WORD.findall(candidate.sentence))
+            return self.weights.year_match if all(str(y) in said for y in question.period) else 0.0
+        if question.year is None:
             return 0.0
         about = candidate.about
         if about.year == question.year:

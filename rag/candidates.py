@@ -295,3 +295,25 @@ def _missing_names(names: tuple[str, ...], text: str) -> tuple[str, ...]:
         if not all(re.search(rf"\b{re.escape(p[: max(4, len(p) - 3)])}", lowered) for p in parts):
             missing.append(name)
     return tuple(missing)
+
+
+# the words just before a date that make it the end or the start of a period
+_END_LEAD = re.compile(
+    r"\b(till|until|through|to|ends?|ending|ended|expires?|closes?|lasts? until)\s*(on\s*)?$", re.I
+)
+_START_LEAD = re.compile(
+    r"\b(from|since|starting|effect on|effective|began|begins|starts?|started)\s*(on\s*)?$", re.I
+)
+
+
+def date_role_fit(question: Question, candidate: Candidate) -> float:
+    """+1 when a date is the end (or start) of a period the question asks the end (or start) of,
+    -1 when it is the other one, 0 when either side does not say."""
+    if question.date_role is None or candidate.quantity.kind not in ("date", "year"):
+        return 0.0
+    text = candidate.document.text
+    lead = text[max(candidate.sentence_start, candidate.quantity.start - 40) : candidate.quantity.start]
+    role = "end" if _END_LEAD.search(lead) else "start" if _START_LEAD.search(lead) else None
+    if role is None:
+        return 0.0
+    return 1.0 if role == question.date_role else -1.0

@@ -10,6 +10,7 @@ from index.lexical import lexical_tokens
 
 Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
 TimeIntent = Literal["year", "latest", "earliest", "none"]
+DateRole = Literal["start", "end"]
 
 _COUNTED = re.compile(r"\b(?:how\s+many|(?:number|count|total)\s+of)\s+((?:[\w-]+\s*){1,3})", re.I)
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -66,7 +67,7 @@ _QUESTION_WORDS = frozenset(
 # stems of words that say how a question is asked, not what it is about
 _ASKING_STEMS = frozenset(
     "what which who whom whose when where whi how mani much is are was were do doe did will would "
-    "can could big larg long tell give figur number amount".split()
+    "can could big larg long fast size tell give figur number amount date until till".split()
 )
 
 
@@ -81,6 +82,8 @@ class Question:
     time_intent: TimeIntent
     terms: tuple[str, ...]  # stemmed content words
     proper_nouns: tuple[str, ...]  # capitalised names the answer's source must mention
+    date_role: DateRole | None = None  # a date question about when something starts or ends
+    period: tuple[int, ...] = ()  # the years of a period the question names ("between 2015 and 2018")
 
 
 def singular(word: str) -> str:
@@ -119,7 +122,26 @@ def analyse(question: str) -> Question:
             )
         ),
         proper_nouns=_proper_nouns(question),
+        date_role=_date_role(question) if wanted in ("date", "year") else None,
+        period=tuple(sorted({int(y) for y in years})) if len(set(years)) > 1 else (),
     )
+
+
+_ENDS = re.compile(
+    r"\b(until|till|through|up to) (what|which|when)\b|\buntil when\b|\b(when|what date|what day)\b.*"
+    r"\b(end|ends|finish|finishes|expire|expires|run out|runs out)\b",
+    re.I,
+)
+_STARTS = re.compile(r"\b(from|since|starting) (what|which|when)\b|\bsince when\b", re.I)
+
+
+def _date_role(question: str) -> DateRole | None:
+    """ "Until what date …?" asks for the end of a period, "From what day …?" for its start."""
+    if _ENDS.search(question):
+        return "end"
+    if _STARTS.search(question):
+        return "start"
+    return None
 
 
 def _counted_noun(question: str) -> str | None:

@@ -194,3 +194,38 @@ def test_numbers_of_one_sentence_are_told_apart_by_their_own_words(engine, quest
     ]
     assert len({c.sentence_start for c in same_sentence}) == 1 and len(same_sentence) == 3
     assert max(same_sentence, key=lambda c: c.features["local"]).quantity.value == value
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Until what date does the seminar run?", "end"),
+        ("When does the visa-free regime expire?", "end"),
+        ("From what day can travellers cross without a visa?", "start"),
+        ("Since when have the checkpoints worked around the clock?", "start"),
+        ("When did Sky launch its campaign?", None),  # an event, not the start of a period
+        ("How many stations will the line have?", None),  # not a date question
+    ],
+)
+def test_a_date_question_may_ask_for_the_start_or_the_end_of_a_period(question, role):
+    assert analyse(question).date_role == role
+
+
+def test_the_end_of_a_period_answers_until_when(engine):
+    # the seminar's article is dated December 14 and says it runs "till December 18"
+    question = "Until what date does the Kazakhstan-China seminar in Beijing run?"
+    parsed = analyse(question)
+    ranked = engine.answerer._score(parsed, extract_candidates(parsed, engine.search(question, k=5)))
+    until = next(c for _, c in ranked if c.quantity.text == "December 18")
+    assert until.features["role"] == 1.0
+    assert_answer(engine.ask(question), "December 18", "000_")
+
+
+def test_a_period_the_question_names_favours_the_sentence_with_both_years(engine):
+    question = "How many Chinese-backed ventures were finished between 2015 and 2018?"
+    parsed = analyse(question)
+    assert parsed.period == (2015, 2018) and parsed.year is None
+    ranked = engine.answerer._score(parsed, extract_candidates(parsed, engine.search(question, k=5)))
+    both = [c for _, c in ranked if c.features["time"] > 0]
+    assert both and all("2015" in c.sentence and "2018" in c.sentence for c in both)
+    assert any(c.quantity.value == 12 for c in both)

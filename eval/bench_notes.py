@@ -43,7 +43,8 @@ def _reading(results: dict) -> str:
         "2-core machine torch's threads wait on each other, which is part of what a user of that code "
         "gets, and makes its figures swing by 10× with the load. It is timed again with one torch "
         "thread (`baseline, 1 torch thread` rows) as a steadier reference.\n"
-        "- The HTTP clients run in the benchmark process on the same 2 cores as the server."
+        "- The HTTP clients run in the benchmark process (on uvloop where it is installed) on the "
+        "same 2 cores as the server."
     )
 
 

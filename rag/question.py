@@ -20,7 +20,8 @@ _SKIP_ADJECTIVES = frozenset(
 )
 # (pattern, kind), first match wins; order matters: "by how much ... grow" wants a percent.
 _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
-    (re.compile(r"\b(percent|percentage|per cent|%|share|proportion|rate)\b", re.I), "percent"),
+    # an exchange rate is a price, not a percentage
+    (re.compile(r"\b(percent|percentage|per cent|%|share|proportion|(?<!exchange )rate)\b", re.I), "percent"),
     (
         re.compile(r"\bby how much\b.*\b(grow|grew|increase|rise|rose|fall|fell|drop|decline)", re.I),
         "percent",
@@ -28,7 +29,7 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
     (re.compile(r"\bhow (?:much|fast) did\b.*\b(grow|grew|increase|rise|rose)\b", re.I), "percent"),
     (re.compile(r"\bhow many\b", re.I), "count"),
     (re.compile(r"\bnumber of\b", re.I), "count"),
-    (re.compile(r"\b(how long|length|how far|distance|kilomet|km)\b", re.I), "length"),
+    (re.compile(r"\b(how long|length|how far|distance|kilomet|km|duration)\b", re.I), "length"),
     (
         re.compile(
             r"\b(which|what)\b[^?]{0,60}?\b(anniversary|meeting|edition|session|round|forum|"
@@ -41,7 +42,7 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
     (
         re.compile(
             r"\b(when|what date|which date|what day|which day|until when|till when|"
-            r"(what|which) month|from what day|from which day)\b",
+            r"(what|which) month|from what day|from which day)\b|(?<![-\w])(?<!to )date\b",
             re.I,
         ),
         "date",
@@ -50,7 +51,9 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
         re.compile(
             r"\b(how much|how big|how large|worth|value|valued|cost|fund|invest|"
             r"investment|loan|loans|money|dollars?|usd|budget|turnover|volume|amount|"
-            r"capital|price|spent|spend|trade|commerce|exports?|imports?|funding|credit|financing)\b",
+            r"capital|price|spent|spend|trade|commerce|exports?|imports?|funding|credit|financing|"
+            r"income|revenues?|profits?|earnings|expenses?|salary|salaries|wages?|fees?|debts?|"
+            r"dividends?|compensation|cash)\b",
             re.I,
         ),
         "money",

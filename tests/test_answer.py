@@ -229,3 +229,21 @@ def test_a_period_the_question_names_favours_the_sentence_with_both_years(engine
     both = [c for _, c in ranked if c.features["time"] > 0]
     assert both and all("2015" in c.sentence and "2018" in c.sentence for c in both)
     assert any(c.quantity.value == 12 for c in both)
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("What was the maturity date of the loans?", "date"),
+        ("How much has the fund invested to date?", "money"),  # "to date" is not a date question
+        ("Over what duration will the cost be recognised?", "length"),
+        ("What was the income from vessel operations in 2018?", "money"),
+        ("How big were the company's revenues?", "money"),
+        ("What was the interest rate on the loan?", "percent"),
+        ("What was the average exchange rate of the rouble?", "number"),  # a price, not a percentage
+        ("How many stations will the line have?", "count"),
+        ("When is the conference held?", "date"),
+    ],
+)
+def test_the_kind_of_quantity_a_question_wants(question, wanted):
+    assert analyse(question).wanted == wanted

@@ -186,7 +186,7 @@ class Answerer:
 
         Context: the sentence with the one before (news sentences often say "it" for what the last
         one named). Clause: the words around the number, which tell apart numbers of one sentence.
-        Vectors are cached, and all missing ones are embedded in one batch.
+        Vectors are cached; the missing ones are embedded in runs of EMBED_RUN spread over the cores.
         """
         query = self.retriever.embed_query(question)
         texts: dict[tuple[str, str, int], str] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eval.questions import EvalItem
-from rag.quantities import Quantity, parse_quantities, quantities_match
+from rag.quantities import Quantity, parse_quantities, quantities_match, year_of
 from rag.types import Answer, Citation
 
 METRIC_NAMES = (
@@ -127,12 +127,17 @@ def is_numeric_correct(item: EvalItem, answer: Answer) -> bool:
 
 
 def is_citation_correct(item: EvalItem, citations: Sequence[Citation]) -> bool:
-    """Some citation comes from a gold source and its cited text holds a gold quantity."""
+    """Some citation comes from a gold source and its cited text holds a gold quantity (the year of
+    a stated date counts: "January 7, 1943" holds 1943)."""
     golds = item.gold_quantities
     return any(
-        citation.doc_id in item.sources and _matches_any(golds, parse_quantities(citation.text))
+        citation.doc_id in item.sources and _matches_any(golds, _with_years(parse_quantities(citation.text)))
         for citation in citations
     )
+
+
+def _with_years(found: list[Quantity]) -> list[Quantity]:
+    return [*found, *(year for q in found if (year := year_of(q)) is not None)]
 
 
 def gold_rank(item: EvalItem, retrieved: Sequence[str]) -> int | None:

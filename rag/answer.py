@@ -27,7 +27,7 @@ from rag.candidates import (
     unknown_share,
 )
 from rag.ground import check_grounded
-from rag.quantities import format_quantity, quantities_match
+from rag.quantities import format_quantity, quantities_match, year_of
 from rag.question import Question, analyse
 from rag.retrieve import Retriever
 from rag.types import Answer, Citation, Filters, Reported
@@ -231,6 +231,8 @@ class Answerer:
         else:
             chosen = self._latest(question, best, rivals) if self.time_aware else best
             others = [_reported(c) for c in [best, *rivals] if c is not chosen]
+        if question.wanted == "year" and (year := year_of(chosen.quantity)) is not None:
+            chosen = replace(chosen, quantity=year)  # "In what year …?": 1943, of "January 7, 1943"
         answer = Answer(
             question=question.text,
             answer=_answer_text(chosen),

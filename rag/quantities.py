@@ -130,14 +130,15 @@ _MON = (
     r"(?![A-Za-z])"
 )
 _Y = r"(?:19|20)\d\d"
+_Y_OF_DATE = r"(?:1\d|20)\d\d"  # after a month name a year may be older: "10 November 1483"
 _DATES = [
     re.compile(p)
     for p in (
         rf"\b(?P<q>(?P<mon>{_MON})\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>\d{{1,2}}))?"
-        rf"(?:,?\s+(?P<y>{_Y}))?)(?![\d:])(?!\s*(?:%|per\s*cent))",  # not "in March 5%"
+        rf"(?:,?\s+(?P<y>{_Y_OF_DATE}))?)(?![\d:])(?!\s*(?:%|per\s*cent))",  # not "in March 5%"
         rf"\b(?P<q>(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>\d{{1,2}}))?\s+(?:of\s+)?"
-        rf"(?P<mon>{_MON})(?:,?\s+(?P<y>{_Y}))?)(?!\d)",
-        rf"\b(?P<q>(?P<mon>{_MON}),?\s+(?P<y>{_Y}))(?!\d)",
+        rf"(?P<mon>{_MON})(?:,?\s+(?P<y>{_Y_OF_DATE}))?)(?!\d)",
+        rf"\b(?P<q>(?P<mon>{_MON}),?\s+(?P<y>{_Y_OF_DATE}))(?!\d)",
         rf"\b(?P<q>(?P<mon>{_MON})\s+(?:this|last|next)\s+year)\b",
         rf"(?i:\b(?:in|since|until|till|by|from|of|during|early|late|mid|before|after|through|last"
         rf"|next|this)[\s-]+)(?P<q>(?P<mon>{_MON}))",
@@ -232,7 +233,9 @@ def _number_at(text: str, m: re.Match[str], bare_words: bool) -> Quantity | None
         return None  # "5G", "25th", "1990s"; a spelled-out number with nothing counted
     qualifier, qstart = _qualifier_before(text, start)
     plain = m.group("num") or ""
-    yearlike = bool(re.fullmatch(r"\d{4}", plain)) and 1900 <= core <= 2100 and not scaled
+    # a four-digit number alone (a gold answer such as "1856") is a year from 1000 on
+    oldest = 1000 if bare_words and text.strip() == plain else 1900
+    yearlike = bool(re.fullmatch(r"\d{4}", plain)) and oldest <= core <= 2100 and not scaled
     if yearlike and (kind == "number" or (kind == "count" and qualifier is None)):
         return Quantity(core, None, "year", plain, m.start(), m.end(), year=int(core))
     return Quantity(value, unit, kind, text[qstart:end], qstart, end, qualifier)
@@ -370,6 +373,18 @@ def _ordinal_from(m: re.Match[str]) -> Quantity | None:
     else:  # "fifth", "twenty-first"
         value = (_WORD_NUM[m["t"].lower()] if m["t"] else 0) + _ORD_WORD[(m["o"] or m["w"]).lower()]
     return None if value is None else Quantity(float(value), None, "ordinal", m[0], m.start(), m.end())
+
+
+def year_of(quantity: Quantity) -> Quantity | None:
+    """The year a date states, as a year quantity spanning its digits ("January 7, 1943" -> 1943)."""
+    if quantity.kind != "date" or quantity.year is None:
+        return None
+    digits = str(quantity.year)
+    at = quantity.text.rfind(digits)
+    if at < 0:
+        return None
+    start, year = quantity.start + at, quantity.year
+    return Quantity(float(year), None, "year", digits, start, start + len(digits), year=year)
 
 
 def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:

@@ -500,3 +500,21 @@ def test_rag_answer_cache_sets_the_answers_kept_and_0_turns_the_cache_off(built_
     engine = Engine(config, embedder=embedder)
     assert engine.ask(FUND_Q).answer == "$2 billion"
     assert engine.cached_answer(FUND_Q) is None
+
+
+TESLA = {
+    "doc_id": "tesla-obituary",
+    "title": "Nikola Tesla dies in New York",
+    "published": "1943-01-08",
+    "text": "The inventor Nikola Tesla died on January 7, 1943 in a New York hotel. He was born on "
+    "10 July 1856 in Smiljan and emigrated to the United States as a young engineer.",
+}
+
+
+def test_a_what_year_question_gets_the_year_of_the_date_it_cites(writer):
+    assert writer.post("/documents", json=TESLA).status_code == 201
+    died = writer.post("/ask", json={"question": "In what year did Nikola Tesla die?"}).json()
+    assert died["answer"] == "1943" and died["quantity"]["kind"] == "year"
+    cited = died["citations"][0]
+    assert cited["doc_id"] == "tesla-obituary" and "January 7, 1943" in cited["text"]
+    assert cited["text"][died["quantity"]["start"] - cited["start"] :].startswith("1943")

@@ -13,6 +13,7 @@ from rag.quantities import (
     parse_quantities,
     parse_quantity,
     quantities_match,
+    year_of,
 )
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -583,3 +584,23 @@ def test_arbitrary_text_never_raises(text: str) -> None:
     q = parse_quantity(text)
     if q is not None:
         format_quantity(q)
+
+
+def test_a_date_may_state_an_older_year_and_a_gold_year_may_be_older_than_1900() -> None:
+    luther = parse_quantity("10 November 1483")
+    assert (luther.kind, luther.day, luther.month, luther.year) == ("date", 10, 11, 1483)
+    assert _mention("He was born on 10 July 1856 in Smiljan.", "10 July 1856").year == 1856
+    tesla = parse_quantity("1856")  # a gold answer alone
+    assert (tesla.kind, tesla.year) == ("year", 1856)
+    # in running text a bare number before 1900 stays a number, and counted things stay counts
+    assert _mention("They sold 1856 tickets.", "1856 tickets").kind == "count"
+    assert parse_quantity("1500 people").kind == "count"
+    assert all(q.kind not in ("range", "year") for q in parse_quantities("A range of 1200-1300 units"))
+
+
+def test_the_year_of_a_date_spans_its_digits() -> None:
+    text = "Tesla died on January 7, 1943 in New York."
+    year = year_of(_mention(text, "January 7, 1943"))
+    assert year is not None and (year.kind, year.year, year.text) == ("year", 1943, "1943")
+    assert text[year.start : year.end] == "1943"
+    assert year_of(parse_quantity("May")) is None and year_of(parse_quantity("$2 billion")) is None

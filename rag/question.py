@@ -33,7 +33,8 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
     (
         re.compile(
             r"\b(which|what)\b[^?]{0,60}?\b(anniversary|meeting|edition|session|round|forum|"
-            r"conference|summit|congress)\b",
+            r"conference|summit|congress)\b|\b(which|what)\s+(century|centuries|place|position|rank)\b"
+            r"|\brank(?:s|ed)?\b",
             re.I,
         ),
         "ordinal",

@@ -243,6 +243,9 @@ def test_a_period_the_question_names_favours_the_sentence_with_both_years(engine
         ("What was the average exchange rate of the rouble?", "number"),  # a price, not a percentage
         ("How many stations will the line have?", "count"),
         ("When is the conference held?", "date"),
+        ("In what century was the bridge built?", "ordinal"),
+        ("Where does the state rank among the others?", "ordinal"),
+        ("What was the population around the 2nd century?", "number"),  # a century named, not asked
     ],
 )
 def test_the_kind_of_quantity_a_question_wants(question, wanted):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,7 +27,7 @@ from rag.candidates import (
 )
 from rag.ground import check_grounded
 from rag.quantities import format_quantity, quantities_match, year_of
-from rag.question import Question, analyse
+from rag.question import Question, analyse, named_years
 from rag.retrieve import Retriever
 from rag.types import Answer, Citation, Filters, Reported
 
@@ -57,7 +56,6 @@ class Weights:
 
 
 DEFAULT_WEIGHTS = Weights()
-_YEAR_WORD = re.compile(r"\b(?:19|20)\d\d\b")
 MARGIN_CAP = 0.3  # a lead beyond this adds nothing more
 SEMANTIC_CANDIDATES = 12  # candidates, best by their word features, whose passages are embedded
 SENTENCE_CACHE_SIZE = 40_000  # sentence and clause vectors (384 floats each: ~60 MB at most)
@@ -170,8 +168,8 @@ class Answerer:
         if not self.time_aware:
             return 0.0
         if question.period:  # "between 2015 and 2018": a sentence naming the same years
-            said = set(_YEAR_WORD.findall(candidate.sentence))
-            return self.weights.year_match if all(str(y) in said for y in question.period) else 0.0
+            said = set(named_years(candidate.sentence))
+            return self.weights.year_match if said.issuperset(question.period) else 0.0
         if question.year is None:
             return 0.0
         about = candidate.about

@@ -90,6 +90,11 @@ class Question:
     period: tuple[int, ...] = ()  # the years of a period the question names ("between 2015 and 2018")
 
 
+def named_years(text: str) -> list[int]:
+    """The years (1900-2099) a text names, in order: "between 2015 and 2018" -> [2015, 2018]."""
+    return [int(y) for y in _YEAR.findall(text)]
+
+
 def singular(word: str) -> str:
     """A rough English singular of a plural noun ("stations" -> "station", "cities" -> "city")."""
     word = word.lower()
@@ -105,8 +110,8 @@ def singular(word: str) -> str:
 def analyse(question: str) -> Question:
     """Parse a question into the kind of quantity wanted, its subject and its time."""
     wanted = next((kind for pattern, kind in _KIND_RULES if pattern.search(question)), "number")
-    years = _YEAR.findall(question)
-    year = int(years[0]) if len(years) == 1 else None  # two years make a period, not a condition
+    years = named_years(question)
+    year = years[0] if len(years) == 1 else None  # two years make a period, not a condition
     if year and wanted == "year":
         wanted = "number"  # "in 2018, how …": the year is a condition, not the thing asked
     intent: TimeIntent = "year" if year else "none"
@@ -127,7 +132,7 @@ def analyse(question: str) -> Question:
         ),
         proper_nouns=_proper_nouns(question),
         date_role=_date_role(question) if wanted in ("date", "year") else None,
-        period=tuple(sorted({int(y) for y in years})) if len(set(years)) > 1 else (),
+        period=tuple(sorted(set(years))) if len(set(years)) > 1 else (),
     )
 
 

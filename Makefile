@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index serve test eval bench browser lint clean
+.PHONY: install index serve test eval bench browser lint clean train
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install browser
 eval: install
 	$(BIN)/rag info >/dev/null 2>&1 || $(BIN)/rag index
 	$(BIN)/rag eval
+
+# Rebuild the shipped reader weights from the public datasets (../shared/datasets; DATA=… to change).
+train: install
+	$(BIN)/rag train $(if $(DATA),--data $(DATA),)
 
 bench: install
 	$(BIN)/rag bench

@@ -25,7 +25,7 @@ def _register() -> None:
     from cli import commands_index
 
     commands_index.register(app)
-    for name in ("commands_query", "commands_serve", "commands_eval", "commands_bench"):
+    for name in ("commands_query", "commands_serve", "commands_eval", "commands_bench", "commands_train"):
         try:
             module = __import__(f"cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

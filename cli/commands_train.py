@@ -1,0 +1,109 @@
+"""`rag train`: rebuild the learned reader's weights from the public datasets, seeded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from cli.options import settings_with
+
+console = Console()
+
+
+def train(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Folder of the public QA datasets [env: RAG_DATASETS_DIR]", show_default=False
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the weights [default: the shipped rag/models/reader]",
+            show_default=False,
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option("--device", help="cpu or cuda [default: cuda when a GPU is there]", show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice")] = 13,
+    max_questions: Annotated[
+        int, typer.Option("--max-questions", min=1, help="Answerable training questions used (numeric first)")
+    ] = 9000,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the training windows")] = 1,
+    validation_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--validation-limit",
+            min=1,
+            help="Validation questions per set (a quick check)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Fine-tune the span reader, choose its calibration and threshold on validation, write a model card."""
+    from rag.reader import DEFAULT_READER_DIR
+    from train.fit import TrainConfig
+    from train.run import TrainRequest, run_training
+
+    settings = settings_with(datasets_dir=data)
+    config = TrainConfig(
+        seed=seed, max_questions=max_questions, epochs=epochs, device=device or _best_device()
+    )
+    request = TrainRequest(settings.datasets_dir, out or DEFAULT_READER_DIR, config, validation_limit,
+                           settings.model)  # fmt: skip
+    console.print(f"training the reader on {config.device} (seed {seed}); data from {settings.datasets_dir}",
+                  highlight=False)  # fmt: skip
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int | None, note: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total, description=f"{stage}: {note}")
+
+        card = run_training(request, on_progress)
+    chosen = card["validation"]["chosen"]
+    console.print(
+        f"weights written to {request.out_dir}: validation right {chosen['right']:.3f}, wrong "
+        f"{chosen['wrong']:.3f}, abstention recall {chosen['abstention_recall']:.3f}, reading "
+        f"{chosen['windows']} sentences, threshold {chosen['calibration']['threshold']:.3f}; "
+        f"{card['wall_time_s']['total']:.0f} s (model card: MODEL_CARD.md)",
+        highlight=False,
+    )
+
+
+def _best_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `rag train` to the app."""
+    app.command("train")(train)

@@ -1,0 +1,99 @@
+"""Which public data trains the reader and which validates it, decided by article title in code.
+
+Roles (each dataset's SOURCE.md in the shared datasets folder says the same):
+- train: SQuADShifts new-wiki, the DROP samples (answers that are passage spans), TAT-QA dev
+  (less HELDOUT_TATQA_CONTEXTS contexts, kept to report TAT-QA text questions), and the 32 SQuAD
+  v1.1 dev articles whose titles are not in VALIDATION_TITLES;
+- validation: the 16 SQuAD v1.1 dev articles in VALIDATION_TITLES (the articles of the SQuAD 2.0
+  dev half) and that SQuAD 2.0 half, for abstention. Models and thresholds are chosen here;
+- test: the bundled eval/questions.jsonl only. Nothing here reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from index.errors import InputError
+
+Role = Literal["train", "validation"]
+Split = Literal["train", "validation", "heldout"]
+SPLITS: tuple[Split, ...] = ("train", "validation", "heldout")
+
+# The 16 articles of the SQuAD 2.0 dev half (squad-v2.0-cs224n-dev/dev-v2.0.json), as SQuAD spells them.
+VALIDATION_TITLES: frozenset[str] = frozenset(
+    {
+        "Normans",
+        "Computational_complexity_theory",
+        "Huguenot",
+        "Steam_engine",
+        "1973_oil_crisis",
+        "European_Union_law",
+        "Packet_switching",
+        "Harvard_University",
+        "Yuan_dynasty",
+        "Immune_system",
+        "Scottish_Parliament",
+        "Islamism",
+        "Imperialism",
+        "Warsaw",
+        "French_and_Indian_War",
+        "Force",
+    }
+)
+HELDOUT_TATQA_SHARE = 10  # one TAT-QA context in 10 (by a hash of its table uid) is held out for reporting
+
+# Dataset files, relative to the datasets folder.
+SQUADSHIFTS = "squadshifts-new-wiki/new_wiki_v1.0.json"
+SQUAD_V1 = "squad-v1.1/dev-v1.1.json"
+SQUAD_V2_HALF = "squad-v2.0-cs224n-dev/dev-v2.0.json"
+DROP_CONTRAST = "drop-samples/drop_contrast_sets_test.json"
+DROP_MASARENA = ("drop-samples/masarena_drop_raw.jsonl", "drop-samples/masarena_drop_validate.jsonl")
+TATQA_DEV = "tat-qa/tatqa_dataset_dev.json"
+DATA_FILES = (SQUADSHIFTS, SQUAD_V1, SQUAD_V2_HALF, DROP_CONTRAST, *DROP_MASARENA, TATQA_DEV)
+
+
+def squad_role(title: str) -> Role:
+    """The role of a SQuAD v1.1 dev article: validation for the 16 titles, training for the rest."""
+    return "validation" if title in VALIDATION_TITLES else "train"
+
+
+def tatqa_heldout(table_uid: str) -> bool:
+    """True for the TAT-QA contexts kept out of training, to report TAT-QA text questions on."""
+    digest = hashlib.sha256(table_uid.encode("utf-8")).digest()
+    return digest[0] % HELDOUT_TATQA_SHARE == 0
+
+
+def split_of_group(dataset: str, key: str) -> Split:
+    """The split of an article or context of an eval dataset ("squad", "squad2" or "tatqa")."""
+    if dataset in ("squad", "squad2"):
+        return squad_role(key)
+    return "heldout" if tatqa_heldout(key) else "train"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The folder holding the public datasets, checked to hold every file training reads."""
+
+    root: Path
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def default_data_dir() -> Path:
+    """The team's shared folder beside the project checkout: ../shared/datasets."""
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+def open_data_dir(root: Path) -> DataDir:
+    """The datasets folder, or InputError naming every missing file and how to point at the folder."""
+    missing = [name for name in DATA_FILES if not (root / name).is_file()]
+    if missing:
+        raise InputError(
+            f"the datasets folder {root} lacks {', '.join(missing)}; "
+            "pass --data DIR (or set RAG_DATASETS_DIR) to the folder holding the public QA datasets"
+        )
+    return DataDir(root)

@@ -124,8 +124,9 @@ def span_quantities(document: Document, start: int, end: int) -> tuple[Quantity,
     return _span_quantities(document.doc_id, document.content_hash, document.text, start, end)
 
 
-def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
-    """Quantities of a fitting kind in the sentences of the retrieved chunks (each sentence once)."""
+def extract_candidates(question: Question, hits: list[Hit], kind_filter: bool = True) -> list[Candidate]:
+    """Quantities in the sentences of the retrieved chunks (each sentence once); with kind_filter,
+    only those of a kind that fits what the question wants."""
     seen: set[tuple[str, int]] = set()
     candidates = []
     for hit in hits:
@@ -137,7 +138,7 @@ def extract_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
             seen.add((document.doc_id, start))
             inside = [q for q in mentions if q.start >= start and q.end <= end]
             for quantity in inside:
-                if kind_fit(question, quantity) == 0.0:
+                if kind_filter and kind_fit(question, quantity) == 0.0:
                     continue
                 sentence = document.text[start:end]
                 about = resolve_about(sentence, start, quantity, inside, document.published)

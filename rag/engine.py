@@ -15,9 +15,10 @@ from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder, load_embedder
 from index.store import IndexStore, load_store
 from index.types import Document
-from rag.answer import SENTENCE_CACHE_SIZE, Answerer
+from rag.answer import Answerer, Reading
 from rag.cache import LRUCache, VectorCache
 from rag.generate import GenerativeAnswerer, LLMConfig
+from rag.reader import DEFAULT_READER_DIR, SpanReader, load_reader
 from rag.retrieve import QUERY_CACHE_SIZE, Fusion, Retriever
 from rag.types import Answer, Filters, Hit, RetrievalMode
 
@@ -40,6 +41,7 @@ class EngineConfig:
     time_aware: bool = True
     llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
     answer_cache: int = 2048  # extractive answers kept per index version (a few kB each); 0: none
+    reader_dir: Path = DEFAULT_READER_DIR  # the learned reader's weights (shipped as package data)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> EngineConfig:
@@ -55,6 +57,7 @@ class EngineConfig:
             "batch_size": settings.batch_size,
             "fusion": settings.fusion,
             "answer_cache": settings.answer_cache,
+            "reader_dir": settings.reader_dir or DEFAULT_READER_DIR,
             "llm": llm_config(settings),
         }
         return cls(**{**values, **overrides})  # type: ignore[arg-type]
@@ -71,13 +74,15 @@ class _State:
 class Engine:
     """A loaded index with its retriever and answerer; thread-safe reads, serialised writes."""
 
-    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig, embedder: Embedder | None = None, reader: SpanReader | None = None
+    ) -> None:
         self.config = config
         self.embedder = embedder or load_embedder(config.model, config.device)
+        self.reader = reader or load_reader(config.reader_dir, config.device)
         self._write_lock = threading.Lock()
         # shared by every index version this engine swaps in: an upload keeps the vectors computed so far
         self._query_cache = VectorCache(QUERY_CACHE_SIZE)
-        self._sentence_cache = VectorCache(SENTENCE_CACHE_SIZE)
         self._state = self._make_state(
             load_store(config.index_dir, model=self.embedder.name, dim=self.embedder.dim)
         )
@@ -90,7 +95,7 @@ class Engine:
             fusion=self.config.fusion,
             query_cache=self._query_cache,
         )
-        answerer = Answerer(retriever, time_aware=self.config.time_aware, sentence_cache=self._sentence_cache)
+        answerer = Answerer(retriever, self.reader, time_aware=self.config.time_aware)
         return _State(store, retriever, answerer, LRUCache(self.config.answer_cache))
 
     @property
@@ -116,6 +121,15 @@ class Engine:
             answer = state.answerer.ask(question, k=k, filters=filters)
             state.answers.put(key, answer)  # a no-op when RAG_ANSWER_CACHE is 0
         return answer
+
+    def ask_and_read(
+        self, question: str, k: int = 5, filters: Filters | None = None
+    ) -> tuple[Answer, Reading | None]:
+        """The answer `ask` gives, uncached, with the reading it came from (None through an LLM)."""
+        state = self._state
+        if self.config.llm is not None:
+            return self.ask(question, k=k, filters=filters), None
+        return state.answerer.ask_and_read(question, k=k, filters=filters)
 
     def cached_answer(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer | None:
         """The answer `ask` would return if the current index version has answered this already."""

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     top_k: int = 5
     fusion: Literal["rrf", "weighted"] = "weighted"  # how dense and BM25 rankings combine (README)
     answer_cache: int = Field(2048, ge=0)  # answers kept per index version; 0 turns the cache off
+    reader_dir: Path | None = None  # the learned reader's weights; None: those shipped in rag/models/reader
+    datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"  # public QA data for `rag train`
     # the API
     api_key: str | None = None
     protect_reads: bool = False  # require the API key for GET endpoints too

@@ -391,6 +391,8 @@ def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:
     """Same quantity: compatible kind and unit, values equal up to rel_tol or display rounding."""
     if not _compatible(a, b):
         return False
+    if "year" in (a.kind, b.kind) and "number" in (a.kind, b.kind):
+        return a.value == b.value  # a year is exact: 1895 is not "about" 1894
     if a.kind in ("year", "ordinal", "range", "date"):
         same_year = a.year is None or b.year is None or a.year == b.year
         return (a.value, a.value_end, a.month, a.day) == (b.value, b.value_end, b.month, b.day) and same_year
@@ -403,6 +405,9 @@ def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:
 
 def _compatible(a: Quantity, b: Quantity) -> bool:
     countlike = ("count", "number")
+    if {a.kind, b.kind} == {"year", "number"}:  # "1894" in "(1894–1895)" is the year 1894 of a gold answer
+        number = a if a.kind == "number" else b
+        return number.unit is None and float(number.value).is_integer() and number.value_end is None
     if a.kind in countlike and b.kind in countlike:
         return a.unit is None or b.unit is None or _singular(a.unit) == _singular(b.unit)
     if a.kind != b.kind:

@@ -264,6 +264,8 @@ def test_parse_quantity_none() -> None:
         ("20 thousand people", "20,000 people", True),
         ("22.4 km", "22,400 m", True),
         ("2018", "2019", False),
+        ("1894", "(1894–1895)", True),  # a year, and a bare number that states the same year
+        ("1894", "(1895–1896)", False),
         ("December 14, 2015", "December 14", True),
         ("Dec. 16-18", "December 16", False),
         ("From 2013 to 2016", "2013-2016", True),

@@ -68,6 +68,14 @@ def evaluate(
     ] = False,
     dataset: DatasetOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N dataset questions")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Ask only one split's questions (train, validation, heldout), over every document",
+            show_default=False,
+        ),
+    ] = None,
     thresholds: Annotated[
         Path | None,
         typer.Option(
@@ -75,27 +83,40 @@ def evaluate(
         ),
     ] = None,
     gate: GateOption = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the risk-coverage curve as an SVG here", show_default=False),
+    ] = None,
 ) -> None:
     """Score numeric answers, citations, abstentions, retrieval and latency against gold answers."""
     from eval.gate import DEFAULT_THRESHOLDS, load_thresholds
 
-    _check_options(dataset, dataset_file, questions, compare)
+    _check_options(dataset, dataset_file, questions, compare, split)
     settings = settings_with(index_dir=index_dir, top_k=k)
     limits = load_thresholds(thresholds or DEFAULT_THRESHOLDS)
     if compare:
         _compare(questions, settings, json_out)
         return
     if dataset is not None:
-        report = _run_dataset(dataset, dataset_file, limit, settings)
+        report = _run_dataset(dataset, dataset_file, limit, settings, split)
     else:
         report = _run_questions(questions, settings)
+    if plot is not None:
+        from eval.plot import write_plot
+
+        write_plot(plot, {report.label: report.metrics.risk_coverage}, f"risk-coverage: {report.label}")
+        console.print(f"risk-coverage plot written to {plot}", highlight=False)
     _finish(report, limits, json_out, gate if gate is not None else dataset is None)
 
 
 def _check_options(
-    dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool
+    dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool, split: str | None
 ) -> None:
     from index.errors import InputError
+    from train.splits import SPLITS
+
+    if split is not None and (dataset is None or split not in SPLITS):
+        raise InputError(f"--split takes one of {', '.join(SPLITS)} and goes with --dataset")
 
     if dataset is None and dataset_file is not None:
         raise InputError(f"{dataset_file} is only read with --dataset squad|squad2|tatqa")
@@ -151,7 +172,9 @@ def _eval_set_parts(
     return items, config, embedder
 
 
-def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Settings) -> EvalReport:
+def _run_dataset(
+    name: str, path: Path | None, limit: int | None, settings: Settings, split: str | None = None
+) -> EvalReport:
     from eval.external import DATASETS, load_external
     from eval.runner import run_external
     from index.errors import InputError
@@ -160,7 +183,7 @@ def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Sett
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
     if path is None:
         raise InputError(f"--dataset {name} needs the dataset file: rag eval --dataset {name} PATH")
-    dataset = load_external(name, path, limit)  # type: ignore[arg-type]
+    dataset = load_external(name, path, limit, split)  # type: ignore[arg-type]
     console.print(
         f"{name}: {len(dataset.items)} questions over {len(dataset.documents)} documents", highlight=False
     )
@@ -175,6 +198,7 @@ def _run_dataset(name: str, path: Path | None, limit: int | None, settings: Sett
             k=settings.top_k,
             on_embed=lambda done, total: bar.update(embedding, completed=done, total=total),
             progress=lambda done, _: bar.update(asking, completed=done),
+            label=f"{name}{f' {split}' if split else ''}",
         )
     console.print(
         f"indexed {built.documents} documents ({built.chunks} chunks) in {built.seconds:.1f} s",
@@ -198,6 +222,7 @@ def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | 
         failures_view,
         metrics_table,
         report_to_dict,
+        risk_table,
         shortfall_to_dict,
         tags_table,
         write_json,
@@ -206,6 +231,8 @@ def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | 
     shortfalls = check_thresholds(report.metrics, limits)
     console.print(metrics_table(report, shortfalls, limits))
     console.print(tags_table(report))
+    if report.metrics.risk_coverage:
+        console.print(risk_table(report))
     if report.failures:
         console.print(failures_view(report), highlight=False)
     else:

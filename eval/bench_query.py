@@ -11,11 +11,12 @@ from index.embed import Embedder
 from index.errors import RagError
 from index.store import IndexStore
 from rag.answer import Answerer
+from rag.reader import SpanReader, WindowScores, load_reader
 from rag.retrieve import Retriever
 
-# Steps of one answered question; "answer" is everything after retrieval, "answer_embed" the
-# part of it spent embedding candidate sentences (the answerer caches those vectors).
-PHASES = ("embed", "dense", "bm25", "fusion", "search", "answer", "answer_embed", "total")
+# Steps of one answered question; "answer" is everything after retrieval, "answer_read" the
+# part of it the learned reader spends reading candidate sentences.
+PHASES = ("embed", "dense", "bm25", "fusion", "search", "answer", "answer_read", "total")
 Samples = dict[str, list[float]]
 Summary = dict[str, dict[str, float]]
 
@@ -69,13 +70,32 @@ def summarize(samples: Samples) -> Summary:
     return {phase: percentiles(values) for phase, values in samples.items()}
 
 
+class TimedReader:
+    """Delegates to the span reader and adds up the milliseconds its calls take."""
+
+    def __init__(self, inner: SpanReader) -> None:
+        self.inner = inner
+        self.meta = inner.meta
+        self.calibration = inner.calibration
+        self.reader_dir = inner.reader_dir
+        self.spent_ms = 0.0
+
+    def score(self, question: str, windows: Sequence[str]) -> list[WindowScores]:
+        started = time.perf_counter()
+        try:
+            return self.inner.score(question, windows)
+        finally:
+            self.spent_ms += (time.perf_counter() - started) * 1000
+
+
 class QueryTimer:
     """One store's retriever and answerer, asked question after question with each step timed."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, k: int = 5) -> None:
         self.embedder = TimedEmbedder(embedder)
         self.retriever = Retriever(store, self.embedder)
-        self.answerer = Answerer(self.retriever)
+        self.reader = TimedReader(load_reader())
+        self.answerer = Answerer(self.retriever, self.reader)  # type: ignore[arg-type]
         self.k = k
         self.errors = 0
         self.abstained = 0
@@ -89,6 +109,7 @@ class QueryTimer:
 
     def _ask(self, question: str, samples: Samples) -> None:
         self.embedder.spent_ms = 0.0
+        self.reader.spent_ms = 0.0
         started = time.perf_counter()
         try:
             answer = self.answerer.ask(question, k=self.k)
@@ -106,7 +127,7 @@ class QueryTimer:
             "fusion": timings.fusion_ms,
             "search": search,
             "answer": max(0.0, total - search),
-            "answer_embed": max(0.0, self.embedder.spent_ms - timings.embed_ms),
+            "answer_read": self.reader.spent_ms,
             "total": total,
         }
         for phase, value in steps.items():

@@ -14,7 +14,7 @@ PHASE_LABELS = {
     "fusion": "fusion",
     "search": "retrieval (sum of the above)",
     "answer": "answer",
-    "answer_embed": "of which: sentence embeddings",
+    "answer_read": "of which: the learned reader",
     "total": "total",
 }
 LEVER_LABELS = {

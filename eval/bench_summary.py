@@ -81,7 +81,7 @@ def summarize_results(results: dict) -> dict:
         "query_p99_ms": headline["cold"]["total"]["p99"],
         "query_warm_p50_ms": headline["warm"]["total"]["p50"],
         "search_p50_ms": headline["cold"]["search"]["p50"],
-        "answer_embed_p50_ms": headline["cold"]["answer_embed"]["p50"],
+        "answer_read_p50_ms": headline["cold"]["answer_read"]["p50"],
         "baseline_query_p50_ms": headline["baseline"]["total"]["p50"],
         "baseline_1thread_query_p50_ms": headline["baseline_1thread"]["total"]["p50"],
         "index_corpus": "squad" if indexed is indexing.get("squad") else "corpus",

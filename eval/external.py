@@ -8,6 +8,8 @@
 - tatqa: one document per hybrid context, its text paragraphs only (tables are left out), with
   its text-only single-span questions whose short answer holds a quantity. A span written without
   its scale ("$539" with scale "million") gets the scale word appended.
+- split: `train.splits` decides by title (SQuAD) or context (TAT-QA) which questions are
+  training, validation or held out; `--split` asks only those, over the whole file's documents.
 - limit N: N questions spread over the documents (the first question of each document, then
   the second of each, ..., in file order), so a small N still samples every article; the corpus
   is then the documents those questions come from plus as many others (at least
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ from index.errors import InputError, UnsupportedFileError
 from index.ingest import document_from_text
 from index.types import Document
 from rag.quantities import parse_quantities, parse_quantity
+from train.splits import Split, split_of_group
 
 DatasetName = Literal["squad", "squad2", "tatqa"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa")
@@ -53,19 +56,27 @@ class _Group:
     title: str | None
     text: str
     items: tuple[EvalItem, ...]
+    key: str = ""  # the split key: a SQuAD article title, a TAT-QA table uid
 
 
-def load_external(name: DatasetName, path: Path, limit: int | None = None) -> ExternalSet:
-    """Read a dataset file and turn it into an ExternalSet of at most `limit` questions."""
+def load_external(
+    name: DatasetName, path: Path, limit: int | None = None, split: Split | None = None
+) -> ExternalSet:
+    """Read a dataset file and turn it into an ExternalSet of at most `limit` questions.
+
+    With `split`, only the questions of that split are asked (`train.splits` decides it by article
+    title or context id), over every document of the file: retrieval stays open over all of them."""
     if name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
-    data = _read_json(path)
+    data = read_dataset_json(path)
     try:
         groups = list(_tatqa_groups(data) if name == "tatqa" else _squad_groups(data, name))
     except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{path} does not look like a {name} file (missing or odd field {exc})") from exc
+    if split is not None:
+        groups = [replace(g, items=g.items if split_of_group(name, g.key) == split else ()) for g in groups]
     if not any(group.items for group in groups):
         raise InputError(f"{path} holds no {name} question whose gold answer carries a number")
     chosen, items = _select(groups, limit)
@@ -85,7 +96,8 @@ def _documents(groups: list[_Group]) -> tuple[Document, ...]:
     return tuple(documents)
 
 
-def _read_json(path: Path) -> Any:
+def read_dataset_json(path: Path) -> Any:
+    """A dataset file's JSON, or InputError naming the file and what is wrong with it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -105,7 +117,7 @@ def _squad_groups(data: dict[str, Any], name: DatasetName) -> Iterator[_Group]:
             for qa in paragraph["qas"]
             if (item := _squad_item(qa, doc_id, name)) is not None
         ]
-        yield _Group(doc_id, title, "\n\n".join([title, *contexts]), tuple(items))
+        yield _Group(doc_id, title, "\n\n".join([title, *contexts]), tuple(items), article["title"])
 
 
 def _squad_item(qa: dict[str, Any], doc_id: str, name: DatasetName) -> EvalItem | None:
@@ -144,7 +156,8 @@ def _tatqa_groups(data: list[dict[str, Any]]) -> Iterator[_Group]:
             for qa in sorted(context["questions"], key=lambda q: int(q["order"]))
             if (item := _tatqa_item(qa, doc_id)) is not None
         ]
-        yield _Group(doc_id, None, "\n\n".join(p["text"].strip() for p in paragraphs), tuple(items))
+        text = "\n\n".join(p["text"].strip() for p in paragraphs)
+        yield _Group(doc_id, None, text, tuple(items), context["table"]["uid"])
 
 
 def _tatqa_item(qa: dict[str, Any], doc_id: str) -> EvalItem | None:

@@ -27,6 +27,9 @@ COMPARE_CAPTION = (
 # (metric, label, short label for the comparison table, what its denominator counts)
 _ROWS = (
     ("numeric_accuracy", "numeric accuracy", "num", "answerable"),
+    ("coverage", "coverage (answered)", "cov", "answerable"),
+    ("answered_accuracy", "accuracy when answering", "accA", "answered"),
+    ("wrong_rate", "wrong numbers", "wrong", "answerable"),
     ("citation_correctness", "citation correctness", "cite", "answered"),
     ("abstention_precision", "abstention precision", "absP", "abstentions"),
     ("abstention_recall", "abstention recall", "absR", "unanswerable"),
@@ -73,6 +76,16 @@ def _threshold_cell(limit: Threshold | None, value: float | None, missed: bool) 
     if value is None:
         return shown
     return f"{shown} [red]missed[/]" if missed else f"{shown} [green]met[/]"
+
+
+def risk_table(report: EvalReport) -> Table:
+    """The risk-coverage curve of a run: what a lower or higher threshold would trade."""
+    table = Table(
+        "confidence ≥", "coverage", "wrong among answers", title="risk-coverage (answerable questions)"
+    )
+    for confidence, coverage, risk in report.metrics.risk_coverage[3::4]:
+        table.add_row(f"{confidence:.3f}", f"{coverage:.3f}", f"{risk:.3f}")
+    return table
 
 
 def compare_table(reports: Sequence[EvalReport]) -> Table:

@@ -74,10 +74,12 @@ def run_eval(
     results = []
     for done, item in enumerate(items, start=1):
         started = time.perf_counter()
-        answer = engine.ask(item.question, k=k)
+        answer, reading = engine.ask_and_read(item.question, k=k)
         latency_ms = (time.perf_counter() - started) * 1000
         retrieved = [hit.document.doc_id for hit in engine.search(item.question, k=k)]
-        results.append(score_question(item, answer, retrieved, latency_ms))
+        best = reading.best if reading is not None else None
+        found = (best.probability, reading.answer_quantity(best)) if best and reading else None
+        results.append(score_question(item, answer, retrieved, latency_ms, found))
         if progress:
             progress(done, len(items))
     return EvalReport(label or describe(engine.config), tuple(results), compute_metrics(results, k))
@@ -110,6 +112,7 @@ def run_external(
     k: int = 5,
     on_embed: Progress | None = None,
     progress: Progress | None = None,
+    label: str | None = None,
 ) -> tuple[EvalReport, BuildReport]:
     """Index a dataset's documents in a temporary folder, then run its questions there."""
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
@@ -123,5 +126,5 @@ def run_external(
             progress=on_embed,
         )
         engine = Engine(replace(config, index_dir=index_dir, model=embedder.name), embedder)
-        label = f"{dataset.name} {describe(engine.config)}"
+        label = label or f"{dataset.name} {describe(engine.config)}"
         return run_eval(engine, dataset.items, k=k, label=label, progress=progress), built

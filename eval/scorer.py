@@ -7,6 +7,11 @@
 - abstention precision: abstentions on unanswerable questions / all abstentions;
   abstention recall: unanswerable questions abstained on / unanswerable questions.
 - recall@k and MRR: rank of the first retrieved chunk from a gold source, over answerable questions.
+- coverage: answerable questions answered; answered accuracy: answers to answerable questions
+  that are right; wrong rate: answerable questions answered with a wrong number.
+- risk-coverage: the reader's best candidate for every answerable question, ranked by its
+  confidence: at each coverage, the share of those answers that are wrong (the curve a
+  threshold moves along).
 - latency p50 / p95: milliseconds of `Engine.ask` per question.
 """
 
@@ -23,6 +28,9 @@ from rag.types import Answer, Citation
 
 METRIC_NAMES = (
     "numeric_accuracy",
+    "coverage",
+    "answered_accuracy",
+    "wrong_rate",
     "citation_correctness",
     "abstention_precision",
     "abstention_recall",
@@ -44,6 +52,8 @@ class QuestionResult:
     numeric_correct: bool | None  # None for an unanswerable question
     citation_correct: bool | None  # None when unanswerable, or answerable but abstained
     gold_rank: int | None  # 1-based rank of the first chunk from a gold source; None if not in top k
+    best_confidence: float | None = None  # the reader's best candidate, answered or not: its confidence
+    best_correct: bool | None = None  # and whether its quantity is the gold one (answerable only)
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -73,6 +83,9 @@ class Metrics:
     abstentions: int
     k: int
     numeric_accuracy: float | None
+    coverage: float | None
+    answered_accuracy: float | None
+    wrong_rate: float | None
     citation_correctness: float | None
     abstention_precision: float | None
     abstention_recall: float | None
@@ -80,6 +93,7 @@ class Metrics:
     mrr: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    risk_coverage: tuple[tuple[float, float, float], ...] = ()  # (confidence, coverage, risk) points
 
     def value(self, name: str) -> float | None:
         """A metric by its name in METRIC_NAMES."""
@@ -102,9 +116,14 @@ class TagScore:
 
 
 def score_question(
-    item: EvalItem, answer: Answer, retrieved: Sequence[str], latency_ms: float
+    item: EvalItem,
+    answer: Answer,
+    retrieved: Sequence[str],
+    latency_ms: float,
+    best: tuple[float, Quantity] | None = None,
 ) -> QuestionResult:
-    """Score one answer and the doc_ids retrieved for the same question."""
+    """Score one answer and the doc_ids retrieved for the same question; `best` is the reader's best
+    candidate (confidence and quantity) whether it was answered or not."""
     answerable = item.answerable
     return QuestionResult(
         item=item,
@@ -116,6 +135,8 @@ def score_question(
             is_citation_correct(item, answer.citations) if answerable and not answer.abstained else None
         ),
         gold_rank=gold_rank(item, retrieved),
+        best_confidence=best[0] if best else None,
+        best_correct=_matches_any(item.gold_quantities, [best[1]]) if best and answerable else None,
     )
 
 
@@ -157,6 +178,7 @@ def compute_metrics(results: Sequence[QuestionResult], k: int) -> Metrics:
     answered = [r for r in answerable if not r.answer.abstained]
     ranked = [r for r in answerable if r.item.sources]
     latencies = [r.latency_ms for r in results]
+    right = [r for r in answered if r.numeric_correct]
     return Metrics(
         questions=len(results),
         answerable=len(answerable),
@@ -165,6 +187,9 @@ def compute_metrics(results: Sequence[QuestionResult], k: int) -> Metrics:
         abstentions=len(abstained),
         k=k,
         numeric_accuracy=_share([bool(r.numeric_correct) for r in answerable]),
+        coverage=len(answered) / len(answerable) if answerable else None,
+        answered_accuracy=len(right) / len(answered) if answered else None,
+        wrong_rate=(len(answered) - len(right)) / len(answerable) if answerable else None,
         citation_correctness=_share([bool(r.citation_correct) for r in answered]),
         abstention_precision=_share([not r.item.answerable for r in abstained]),
         abstention_recall=_share([r.answer.abstained for r in unanswerable]),
@@ -172,7 +197,27 @@ def compute_metrics(results: Sequence[QuestionResult], k: int) -> Metrics:
         mrr=_mean([1.0 / r.gold_rank if r.gold_rank else 0.0 for r in ranked]),
         latency_p50_ms=_percentile(latencies, 50),
         latency_p95_ms=_percentile(latencies, 95),
+        risk_coverage=risk_coverage_curve(answerable),
     )
+
+
+RISK_POINTS = 20
+
+
+def risk_coverage_curve(answerable: Sequence[QuestionResult]) -> tuple[tuple[float, float, float], ...]:
+    """(confidence, coverage, risk) at RISK_POINTS coverages: answering every answerable question whose
+    best candidate is at least that confident covers that share, and that share of those is wrong."""
+    read = sorted(
+        (r for r in answerable if r.best_confidence is not None), key=lambda r: -(r.best_confidence or 0)
+    )
+    if not read:
+        return ()
+    points = []
+    for step in range(1, RISK_POINTS + 1):
+        n = max(1, round(step * len(read) / RISK_POINTS))
+        wrong = sum(1 for r in read[:n] if not r.best_correct)
+        points.append((round(read[n - 1].best_confidence or 0.0, 4), n / len(answerable), wrong / n))
+    return tuple(points)
 
 
 def scores_by_tag(results: Sequence[QuestionResult]) -> list[TagScore]:

@@ -102,7 +102,7 @@ class Answerer:
         reading = self.read(question, k=k, filters=filters)
         if reading.reason is not None:
             return _abstain(reading.question.text, reading.reason), reading
-        return self._decide(reading), reading
+        return self.decide(reading), reading
 
     def read(self, question: str, k: int = 5, filters: Filters | None = None) -> Reading:
         """Retrieve, read and score every candidate quantity, with no threshold applied."""
@@ -164,9 +164,14 @@ class Answerer:
             if not all(lexical.knows(t) for t in lexical_tokens(name.replace("-", " ")))
         ]
 
-    def _decide(self, reading: Reading) -> Answer:
+    def decide(self, reading: Reading, threshold: float | None = None) -> Answer:
+        """The answer a reading supports: the best candidate when its confidence reaches the threshold
+        (the calibrated one unless given), then the year, period and latest-report rules."""
+        if reading.reason is not None or not reading.scored:
+            return _abstain(reading.question.text, reading.reason or "no candidate was read")
+        threshold = self.threshold if threshold is None else threshold
         question, best = reading.question, reading.scored[0]
-        if best.probability < self.threshold:
+        if best.probability < threshold:
             candidate = best.candidate
             missing = missing_names(question, candidate.context(3))
             unsaid = f"; its passage does not mention {', '.join(missing)}" if missing else ""
@@ -174,9 +179,9 @@ class Answerer:
                 question.text,
                 f"no quantity is supported well enough (confidence {best.probability:.2f} for "
                 f"{format_quantity(candidate.quantity)} in {candidate.document.doc_id}{unsaid}; "
-                f"threshold {self.threshold:.2f})",
+                f"threshold {threshold:.2f})",
             )
-        supported = [s for s in reading.scored if s.probability >= self.threshold]
+        supported = [s for s in reading.scored if s.probability >= threshold]
         if question.year is not None and self.time_aware:
             chosen = _about_year(question, supported)
             others = [_reported(s.candidate) for s in _other_years(question, supported)]
@@ -184,10 +189,12 @@ class Answerer:
                 answer = _abstain(question.text, f"the sources give no figure for {question.year}")
                 return replace(answer, also_reported=others)
         else:
+            in_period = None
             if question.period and self.time_aware:  # "between 2015 and 2018": a sentence naming both
-                best = next((s for s in supported if _names_period(s, question.period)), best)
+                in_period = next((s for s in supported if _names_period(s, question.period)), None)
+            best = in_period or best
             rivals = _rivals(question, supported)
-            chosen = _latest(question, best, rivals) if self.time_aware else best
+            chosen = in_period or (_latest(question, best, rivals) if self.time_aware else best)
             others = [_reported(s.candidate) for s in [best, *rivals] if s is not chosen]
         # "In what year …?": 1943, of "January 7, 1943"
         candidate = replace(chosen.candidate, quantity=reading.answer_quantity(chosen))

@@ -281,6 +281,8 @@ def test_rag_eval_compare_reports_every_configuration(built_index, tmp_path):
         (("--dataset", "squad", str(SQUAD_SLICE), "--compare"), "leave out --questions and --compare"),
         (("--dataset", "quac", str(SQUAD_SLICE)), "unknown dataset 'quac'"),
         (("--dataset", "squad"), "needs the dataset file"),
+        (("--split", "validation"), "goes with --dataset"),
+        (("--dataset", "squad", str(SQUAD_SLICE), "--split", "dev"), "--split takes one of"),
     ],
 )
 def test_options_that_do_not_go_together_are_refused(args, message):
@@ -366,3 +368,59 @@ def test_rag_eval_runs_a_squad_slice_end_to_end(embedder, tmp_path):
     assert written["metrics"]["questions"] == 8 and written["gate"] is False
     assert written["metrics"]["recall_at_k"] == 1.0  # two documents, five passages retrieved
     print(written["metrics"])
+
+
+# --- coverage, risk and splits --------------------------------------------------------------------
+
+
+def test_coverage_accuracy_when_answering_and_wrong_rate():
+    results = [
+        _result(_item("$2 billion"), _answer("$2 billion")),
+        _result(_item("$2 billion"), _answer("$3 billion")),
+        _result(_item("$2 billion"), _answer(None)),
+        _result(_item("$2 billion"), _answer(None)),
+    ]
+    metrics = compute_metrics(results, k=5)
+    assert metrics.coverage == 0.5 and metrics.answered_accuracy == 0.5 and metrics.wrong_rate == 0.25
+    assert metrics.numeric_accuracy == 0.25
+
+
+def test_the_risk_coverage_curve_ranks_best_candidates_by_confidence():
+    gold = _item("$2 billion")
+    two, three = parse_quantity("$2 billion"), parse_quantity("$3 billion")
+    results = [
+        score_question(gold, _answer("$2 billion"), (FUND_DOC,), 1.0, best=(0.9, two)),
+        score_question(gold, _answer(None), (FUND_DOC,), 1.0, best=(0.2, three)),  # abstained, would be wrong
+        score_question(gold, _answer(None), (FUND_DOC,), 1.0, best=(0.5, two)),  # abstained, would be right
+        score_question(gold, _answer(None), (FUND_DOC,), 1.0),  # nothing read
+    ]
+    curve = compute_metrics(results, k=5).risk_coverage
+    confidences, coverages, risks = zip(*curve, strict=True)
+    assert list(confidences) == sorted(confidences, reverse=True) and confidences[0] == 0.9
+    assert coverages[-1] == 0.75  # three of the four questions had a candidate
+    assert risks[0] == 0.0 and risks[-1] == pytest.approx(1 / 3)
+
+
+def test_a_split_asks_only_its_questions_over_every_document(tmp_path):
+    context = "The stadium opened in 2014 and cost $1.2 billion to build."
+    qas = [{"id": "a", "question": "How much did the stadium cost?",
+            "answers": [{"text": "$1.2 billion", "answer_start": 36}]}]  # fmt: skip
+    articles = [
+        {"title": title, "paragraphs": [{"context": context, "qas": [dict(q, id=title) for q in qas]}]}
+        for title in ("Warsaw", "Super_Bowl_50")
+    ]
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps({"version": "1.1", "data": articles}), encoding="utf-8")
+    validation = load_external("squad", path, split="validation")
+    train = load_external("squad", path, split="train")
+    assert [i.id for i in validation.items] == ["Warsaw"] and [i.id for i in train.items] == ["Super_Bowl_50"]
+    assert len(validation.documents) == len(train.documents) == 2
+
+
+def test_rag_eval_plots_the_risk_coverage_curve(embedder, tmp_path):
+    plot = tmp_path / "risk.svg"
+    result = _invoke("--dataset", "squad", str(SQUAD_SLICE), "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    svg = plot.read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "<polyline" in svg and "coverage" in svg
+    assert "risk-coverage" in result.output and "wrong numbers" in result.output

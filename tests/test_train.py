@@ -1,0 +1,151 @@
+"""The learned reader's training: disjoint splits, determinism, a tiny real run, and weight checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.errors import ModelError
+from rag.reader import DEFAULT_READER_DIR, META_FILE, WEIGHTS_FILE, SpanReader, read_meta
+from tests.conftest import PROJECT_ROOT
+from train.splits import VALIDATION_TITLES, default_data_dir, open_data_dir, squad_role
+
+DATA_DIR = Path(os.environ.get("RAG_DATASETS_DIR") or default_data_dir())
+needs_data = pytest.mark.skipif(
+    not (DATA_DIR / "squad-v1.1" / "dev-v1.1.json").is_file(),
+    reason=f"the public datasets are not at {DATA_DIR} (set RAG_DATASETS_DIR)",
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return open_data_dir(DATA_DIR)
+
+
+@needs_data
+def test_the_validation_titles_are_the_squad2_half_articles(data):
+    squad2 = json.loads((DATA_DIR / "squad-v2.0-cs224n-dev" / "dev-v2.0.json").read_text())
+    assert {article["title"] for article in squad2["data"]} == VALIDATION_TITLES
+    squad = json.loads((DATA_DIR / "squad-v1.1" / "dev-v1.1.json").read_text())
+    titles = [article["title"] for article in squad["data"]]
+    assert sum(squad_role(t) == "validation" for t in titles) == 16
+    assert sum(squad_role(t) == "train" for t in titles) == 32
+
+
+@needs_data
+def test_training_and_validation_share_no_article_question_or_passage(data):
+    from train.examples import split_of, training_examples, validation_examples
+
+    train, validation = training_examples(data), validation_examples(data)
+    assert len(validation) == 2975  # every question of the 16 validation articles
+    assert not {e.group for e in train} & {e.group for e in validation}
+    assert not {e.qid for e in train} & {e.qid for e in validation}
+    assert not {e.context for e in train} & {e.context for e in validation}
+    assert all(split_of(e) == "train" for e in train)
+    assert all(split_of(e) == "validation" for e in validation)
+    assert {e.source for e in train} == {"squadshifts", "squad", "drop", "tatqa"}
+
+
+@needs_data
+def test_held_out_tatqa_contexts_are_not_trained_on(data):
+    from eval.external import load_external
+    from train.examples import training_examples
+
+    heldout = load_external("tatqa", DATA_DIR / "tat-qa" / "tatqa_dataset_dev.json", split="heldout")
+    trained = {e.qid for e in training_examples(data) if e.source == "tatqa"}
+    assert heldout.items and not {item.id for item in heldout.items} & trained
+
+
+def test_a_missing_datasets_folder_names_every_file_and_the_fix(tmp_path):
+    from index.errors import InputError
+
+    with pytest.raises(InputError, match=r"lacks .*dev-v1\.1\.json.*--data DIR"):
+        open_data_dir(tmp_path)
+
+
+@needs_data
+def test_training_is_deterministic_for_a_seed(data):
+    import torch
+
+    from train.examples import article_paragraphs, training_examples
+    from train.fit import (
+        TrainConfig,
+        build_windows,
+        encode_windows,
+        fit_reader,
+        select_questions,
+        tokenizer_for,
+    )
+    from train.splits import SQUADSHIFTS
+
+    config = TrainConfig(max_questions=8, batch_size=8)
+    questions = select_questions(training_examples(data), config)
+    windows = build_windows(questions, article_paragraphs(data, SQUADSHIFTS), config.seed, config.negatives)
+    encoded = encode_windows(windows, tokenizer_for(config.max_length))
+    first, second = fit_reader(encoded, config), fit_reader(encoded, config)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    head = first.state_dict()["span.weight"]
+    assert not torch.equal(head, fit_reader(encoded, TrainConfig(seed=14, max_questions=8, batch_size=8))
+                           .state_dict()["span.weight"])  # fmt: skip
+
+
+@needs_data
+def test_rag_train_on_a_tiny_slice_writes_loadable_calibrated_weights_and_a_card(tmp_path):
+    out = tmp_path / "reader"
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "train", "--data", str(DATA_DIR), "--out", str(out),
+         "--max-questions", "24", "--validation-limit", "6"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "weights written to" in run.stdout
+    meta = read_meta(out)
+    assert meta.calibration is not None and 0.0 <= meta.calibration.threshold <= 1.0
+    assert meta.windows in (2, 3, 4, 6, 8)
+    trained = meta.raw["trained"]
+    assert trained["seed"] == 13 and trained["data"]["training_windows"] > 24
+    assert trained["validation"]["sets"]["squad"]["questions"] == 6
+    assert (out / "MODEL_CARD.md").read_text().startswith("# Span reader: model card")
+    assert json.loads((out / "training.json").read_text())["config"]["max_questions"] == 24
+    reader = SpanReader(out)
+    scores = reader.score("How many moons?", ["Mars has two moons, Phobos and Deimos."])
+    assert len(scores) == 1 and scores[0].start.shape == scores[0].end.shape
+
+
+def test_the_shipped_weights_are_calibrated_and_small():
+    meta = read_meta(DEFAULT_READER_DIR)
+    assert meta.calibration is not None
+    assert (DEFAULT_READER_DIR / WEIGHTS_FILE).stat().st_size < 100 * 1024 * 1024
+    validation = meta.raw["trained"]["validation"]["chosen"]
+    assert validation["windows"] == meta.windows
+
+
+def test_missing_weights_fail_with_the_fix(tmp_path):
+    with pytest.raises(ModelError, match="reader weights are missing.*rag train"):
+        SpanReader(tmp_path)
+
+
+def test_weights_of_another_base_model_are_refused(tmp_path):
+    meta = json.loads((DEFAULT_READER_DIR / META_FILE).read_text())
+    (tmp_path / WEIGHTS_FILE).write_bytes((DEFAULT_READER_DIR / WEIGHTS_FILE).read_bytes())
+    (tmp_path / META_FILE).write_text(json.dumps({**meta, "base_model": "bert-base-uncased"}))
+    with pytest.raises(ModelError, match="trained from 'bert-base-uncased'.*rag train"):
+        SpanReader(tmp_path)
+
+
+def test_weights_of_other_shapes_are_refused(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    meta = (DEFAULT_READER_DIR / META_FILE).read_text()
+    (tmp_path / META_FILE).write_text(meta)
+    save_file({"span.weight": torch.zeros(2, 768), "span.bias": torch.zeros(2)}, str(tmp_path / WEIGHTS_FILE))
+    with pytest.raises(ModelError, match="made for another base model"):
+        SpanReader(tmp_path)

@@ -74,7 +74,7 @@ class Answerer:
         self.reader = reader
         self.calibration: Calibration | None = reader.calibration  # None only while `rag train` validates
         self.windows = reader.meta.windows
-        self.kind_filter = reader.meta.kind_filter
+        self.kind_rule = reader.meta.kind_rule  # chosen on validation
         self.rank_by = reader.meta.rank_by  # "span" or "lead" (span minus "no answer"): chosen on validation
         self.time_aware = time_aware
 
@@ -114,7 +114,7 @@ class Answerer:
         unknown_names = self._names_unknown_to_index(parsed)
         if unknown_names:
             return Reading(parsed, [], "the sources never mention " + ", ".join(unknown_names))
-        candidates = extract_candidates(parsed, hits, kind_filter=self.kind_filter)
+        candidates = extract_candidates(parsed, hits, kind_rule=self.kind_rule)  # type: ignore[arg-type]
         if not candidates:
             return Reading(parsed, [], f"no {parsed.wanted} is mentioned in the retrieved passages")
         return Reading(parsed, self._score(parsed, candidates))

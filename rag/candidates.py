@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Literal
 
 from index.lexical import lexical_tokens
 from index.sentences import split_sentences
@@ -124,9 +125,26 @@ def span_quantities(document: Document, start: int, end: int) -> tuple[Quantity,
     return _span_quantities(document.doc_id, document.content_hash, document.text, start, end)
 
 
-def extract_candidates(question: Question, hits: list[Hit], kind_filter: bool = True) -> list[Candidate]:
-    """Quantities in the sentences of the retrieved chunks (each sentence once); with kind_filter,
-    only those of a kind that fits what the question wants."""
+KindRule = Literal["all", "money-percent", "strict"]
+KIND_RULES: tuple[KindRule, ...] = ("all", "money-percent", "strict")
+
+
+def admits_kind(wanted: str, kind: str, rule: KindRule, fits: bool) -> bool:
+    """Whether a quantity of `kind` may answer a question that wants `wanted`: under "all" every
+    one may; under "money-percent" an amount never answers a percentage question nor the other way
+    round; under "strict" only kinds that fit (`kind_fit` above 0)."""
+    if rule == "strict":
+        return fits
+    if rule == "money-percent":
+        return {wanted, kind} != {"money", "percent"}
+    return True
+
+
+def extract_candidates(
+    question: Question, hits: list[Hit], kind_rule: KindRule = "strict"
+) -> list[Candidate]:
+    """Quantities in the sentences of the retrieved chunks (each sentence once) that `kind_rule`
+    admits for what the question wants."""
     seen: set[tuple[str, int]] = set()
     candidates = []
     for hit in hits:
@@ -138,7 +156,8 @@ def extract_candidates(question: Question, hits: list[Hit], kind_filter: bool = 
             seen.add((document.doc_id, start))
             inside = [q for q in mentions if q.start >= start and q.end <= end]
             for quantity in inside:
-                if kind_filter and kind_fit(question, quantity) == 0.0:
+                fits = kind_fit(question, quantity) > 0.0
+                if not admits_kind(question.wanted, quantity.kind, kind_rule, fits):
                     continue
                 sentence = document.text[start:end]
                 about = resolve_about(sentence, start, quantity, inside, document.published)

@@ -57,7 +57,7 @@ class ReaderMeta:
     base_model: str
     max_length: int  # word pieces of question and window together
     windows: int  # candidate windows read per question (chosen on validation)
-    kind_filter: bool  # keep only quantities of the kind the question wants (chosen on validation)
+    kind_rule: str  # which quantity kinds may answer which questions (rag.candidates.admits_kind)
     rank_by: str  # "span": the span score; "lead": span minus its window's "no answer" (chosen on validation)
     calibration: Calibration | None
     raw: dict[str, Any]
@@ -112,7 +112,7 @@ def read_meta(reader_dir: Path) -> ReaderMeta:
             base_model=str(raw["base_model"]),
             max_length=int(raw["max_length"]),
             windows=int(raw["windows"]),
-            kind_filter=bool(raw.get("kind_filter", True)),
+            kind_rule=str(raw.get("kind_rule", "strict" if raw.get("kind_filter", True) else "all")),
             rank_by=str(raw.get("rank_by", "span")),
             calibration=Calibration(
                 tuple(float(c) for c in calibration["coef"]),

@@ -273,3 +273,21 @@ def test_confidence_is_the_calibrated_probability_of_the_answer(engine):
 )
 def test_the_kind_of_quantity_a_question_wants(question, wanted):
     assert analyse(question).wanted == wanted
+
+
+@pytest.mark.parametrize(
+    ("wanted", "kind", "rule", "fits", "admitted"),
+    [
+        ("money", "percent", "all", False, True),
+        ("money", "percent", "money-percent", False, False),  # "trade turnover" is no 11.1%
+        ("percent", "money", "money-percent", False, False),
+        ("money", "count", "money-percent", False, True),  # other pairs are left to the reader
+        ("date", "number", "money-percent", False, True),
+        ("date", "number", "strict", False, False),
+        ("count", "count", "strict", True, True),
+    ],
+)
+def test_kind_rules_admit_quantities(wanted, kind, rule, fits, admitted):
+    from rag.candidates import admits_kind
+
+    assert admits_kind(wanted, kind, rule, fits) is admitted

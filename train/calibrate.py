@@ -25,6 +25,7 @@ from index.build import ChunkParams, update_index
 from index.embed import Embedder
 from index.store import load_store
 from rag.answer import Answerer, calibration_features
+from rag.candidates import KIND_RULES, admits_kind
 from rag.quantities import quantities_match, year_of
 from rag.reader import Calibration, SpanReader
 from rag.retrieve import Retriever
@@ -33,7 +34,7 @@ WRONG_BUDGET = 0.10  # the product's promise: at most one question in ten gets a
 WINDOW_CHOICES = (2, 3, 4, 6)  # sentences read per question, tried on validation
 READ_WINDOWS = 8  # sentences read in the validation pass: room to drop some and still have 6
 RANK_CHOICES = ("span", "lead")  # rank candidates by span score, or by its lead over "no answer"
-KIND_FILTER_CHOICES = (False, True)  # every quantity a candidate, or only those of the wanted kind
+KIND_RULE_CHOICES = KIND_RULES  # which kinds may answer which questions (rag.candidates.admits_kind)
 WINDOW_TOLERANCE = 0.005  # fewer sentences win unless more answer this much better (latency)
 RELIABILITY_BINS = 10
 
@@ -48,6 +49,7 @@ class CandidateRecord:
     value_key: int  # candidates with equal keys state the same quantity
     right: bool
     fits: bool = True  # of a kind the question wants
+    kind: str = ""  # the quantity's kind
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class QuestionRecord:
 
     answerable: bool
     candidates: tuple[CandidateRecord, ...]
+    wanted: str = ""  # the kind of quantity the question wants
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Choice:
     """One `windows` setting measured on validation."""
 
     windows: int
-    kind_filter: bool
+    kind_rule: str
     rank_by: str
     calibration: Calibration
     right: float  # answerable questions answered right, at the threshold
@@ -111,7 +114,7 @@ def read_validation(
                          progress=on_embed)  # fmt: skip
             store = load_store(index_dir, model=embedder.name, dim=embedder.dim)
             answerer = Answerer(Retriever(store, embedder), reader)
-            answerer.windows, answerer.kind_filter = READ_WINDOWS, False
+            answerer.windows, answerer.kind_rule = READ_WINDOWS, "all"
             for item in dataset.items:
                 records.append(_record(answerer, item, k))
                 if on_question:
@@ -133,18 +136,28 @@ def _record(answerer: Answerer, item: EvalItem, k: int) -> QuestionRecord:
             keys.append(quantity)
             key = len(keys) - 1
         right = item.answerable and any(quantities_match(gold, quantity) for gold in golds)
-        candidates.append(CandidateRecord(scored.window, scored.score, scored.null, key, right, scored.fits))
-    return QuestionRecord(item.answerable, tuple(candidates))
+        candidates.append(
+            CandidateRecord(
+                scored.window,
+                scored.score,
+                scored.null,
+                key,
+                right,
+                scored.fits,
+                scored.candidate.quantity.kind,
+            )
+        )
+    return QuestionRecord(item.answerable, tuple(candidates), reading.question.wanted)
 
 
 def best_of(
-    record: QuestionRecord, windows: int, kind_filter: bool, rank_by: str = "span"
+    record: QuestionRecord, windows: int, kind_rule: str, rank_by: str = "span"
 ) -> tuple[tuple[float, ...], bool] | None:
     """The features and correctness of the best candidate under one choice of windows and kind filter.
 
     With the kind filter, sentences holding no quantity of the wanted kind are not read, so the
     windows that remain move up in reading order (their order among themselves is unchanged)."""
-    kept = [c for c in record.candidates if c.fits or not kind_filter]
+    kept = [c for c in record.candidates if admits_kind(record.wanted, c.kind, kind_rule, c.fits)]  # type: ignore[arg-type]
     order = {w: rank for rank, w in enumerate(sorted({c.window for c in kept}))}
     kept = [c for c in kept if order[c.window] < windows]
     if not kept:
@@ -160,9 +173,9 @@ def choose(records: Sequence[QuestionRecord], seed: int = 13) -> tuple[Choice, l
     """Every setting measured, and the one chosen: the most right answers at the threshold, with the
     fewest sentences read among those within WINDOW_TOLERANCE of the best."""
     choices = [
-        measure(records, windows, kind_filter, rank_by, seed)
+        measure(records, windows, kind_rule, rank_by, seed)
         for rank_by in RANK_CHOICES
-        for kind_filter in KIND_FILTER_CHOICES
+        for kind_rule in KIND_RULE_CHOICES
         for windows in WINDOW_CHOICES
     ]
     top = max(c.right for c in choices)
@@ -172,7 +185,7 @@ def choose(records: Sequence[QuestionRecord], seed: int = 13) -> tuple[Choice, l
 
 
 def measure(
-    records: Sequence[QuestionRecord], windows: int, kind_filter: bool, rank_by: str = "span", seed: int = 13
+    records: Sequence[QuestionRecord], windows: int, kind_rule: str, rank_by: str = "span", seed: int = 13
 ) -> Choice:
     """Fit the calibration for one setting on the answerable questions, choose its threshold, score it."""
     import numpy as np
@@ -180,7 +193,7 @@ def measure(
 
     answerable = [r for r in records if r.answerable]
     unanswerable = [r for r in records if not r.answerable]
-    read = [b for r in answerable if (b := best_of(r, windows, kind_filter, rank_by)) is not None]
+    read = [b for r in answerable if (b := best_of(r, windows, kind_rule, rank_by)) is not None]
     features = np.array([b[0] for b in read])
     right = np.array([b[1] for b in read], dtype=bool)
     model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(features, right)
@@ -190,11 +203,11 @@ def measure(
     given = probability >= threshold
     answered_right = int((given & right).sum())
     answered_wrong = int((given & ~right).sum())
-    missed = [b for r in unanswerable if (b := best_of(r, windows, kind_filter, rank_by)) is not None]
+    missed = [b for r in unanswerable if (b := best_of(r, windows, kind_rule, rank_by)) is not None]
     answered_unanswerable = sum(calibration.probability(b[0]) >= threshold for b in missed)
     return Choice(
         windows=windows,
-        kind_filter=kind_filter,
+        kind_rule=kind_rule,
         rank_by=rank_by,
         calibration=calibration,
         right=answered_right / len(answerable),

@@ -58,12 +58,12 @@ def render_card(card: dict[str, Any]) -> str:
         f"- Threshold: confidence ≥ {chosen['calibration']['threshold']:.3f}, the lowest at which wrong "
         f"numbers stay within {validation['wrong_budget']:.0%} of the answerable validation questions",
         "",
-        "| ranked by | sentences read | kind filter | right | wrong | coverage | abstention recall "
+        "| ranked by | sentences read | kinds | right | wrong | coverage | abstention recall "
         "| precision | Brier |",
         "|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {c['rank_by']} | {c['windows']}{' (chosen)' if c == chosen else ''} | "
-            f"{'on' if c['kind_filter'] else 'off'} | "
+            f"{c['kind_rule']} | "
             f"{c['right']:.3f} | {c['wrong']:.3f} | {c['coverage']:.3f} | {c['abstention_recall']:.3f} | "
             f"{c['precision']:.3f} | {c['brier']:.3f} |"
             for c in validation["choices"]

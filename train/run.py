@@ -101,13 +101,13 @@ def finish(
     update_meta(
         request.out_dir,
         windows=chosen["windows"],
-        kind_filter=chosen["kind_filter"],
+        kind_rule=chosen["kind_rule"],
         rank_by=chosen["rank_by"],
         calibration=chosen["calibration"],
     )
     encoded = prepared.encoded
     card = {
-        "command": "rag train " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        "command": " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])]),
         "seed": config.seed,
         "config": asdict(config),
         "data": {

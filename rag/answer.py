@@ -1,11 +1,12 @@
 """The extractive answerer: the learned reader picks the quantity; time rules and citations follow.
 
-Candidates are the quantities (`rag.quantities`) of a fitting kind in the retrieved sentences.
-The reader (`rag.reader`, trained by `rag train`) scores each by the best span that holds it; a
-logistic calibration fitted on validation data turns the score into the probability that the
-answer is right, and the answerer abstains below the threshold chosen there for precision. Hard
-rules stay where they are facts, not weights: a name no indexed text contains, a named year with
-no figure, the latest of conflicting reports, and the grounding check on every answer.
+Candidates are the quantities (`rag.quantities`) in the retrieved sentences that the kind rule
+admits. The reader (`rag.reader`, trained by `rag train`) scores each by the best span that holds
+it and no other quantity; a logistic calibration fitted on validation data turns the score into
+the probability that the answer is right, and the answerer abstains below the threshold chosen
+there (wrong numbers within a budget). Hard rules stay where they are facts, not weights: a name
+no indexed text contains, a named year with no figure, a period named by two years, the latest of
+conflicting reports, and the grounding check on every answer.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class Answerer:
 
     @property
     def threshold(self) -> float:
-        """The probability below which the answerer abstains (chosen on validation for precision)."""
+        """The probability below which the answerer abstains (chosen on validation)."""
         return self.calibration.threshold if self.calibration else 1.0
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
@@ -100,8 +101,6 @@ class Answerer:
                 f"the reader weights in {self.reader.reader_dir} carry no calibration; run `rag train` again"
             )
         reading = self.read(question, k=k, filters=filters)
-        if reading.reason is not None:
-            return _abstain(reading.question.text, reading.reason), reading
         return self.decide(reading), reading
 
     def read(self, question: str, k: int = 5, filters: Filters | None = None) -> Reading:

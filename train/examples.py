@@ -22,7 +22,6 @@ from train.splits import (
     DROP_CONTRAST,
     DROP_MASARENA,
     SQUAD_V1,
-    SQUAD_V2_HALF,
     SQUADSHIFTS,
     TATQA_DEV,
     DataDir,
@@ -102,11 +101,6 @@ def _squad_file(path: Path, source: Source) -> Iterator[QAExample]:
                     qa["id"], source, article["title"], qa["question"], context,
                     int(first["answer_start"]), first["text"],
                 )  # fmt: skip
-
-
-def squad2_examples(data: DataDir) -> list[QAExample]:
-    """The SQuAD 2.0 dev half (validation articles only), answerable and unanswerable."""
-    return list(_squad_file(data.path(SQUAD_V2_HALF), "squad2"))
 
 
 MIN_BARE_NUMBER_CHARS = 3  # "2" found once in a DROP passage is as often a coincidence as the answer

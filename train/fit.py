@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -220,7 +219,3 @@ def tokenizer_for(max_length: int) -> Any:
     base_dir = Path(resolve_model_path(READER_BASE_MODEL))
     tokenizer = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
     return pair_tokenizer(tokenizer, max_length)
-
-
-def elapsed(since: float) -> float:
-    return round(time.perf_counter() - since, 1)

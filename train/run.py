@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import load_embedder
-from rag.reader import DEFAULT_READER_DIR, META_FILE, SpanReader
+from rag.reader import DEFAULT_READER_DIR, SpanReader
 from train.calibrate import WRONG_BUDGET, QuestionRecord, choose, read_validation, validation_sets
 from train.card import write_card
 from train.examples import article_paragraphs, training_examples
@@ -180,9 +180,3 @@ def _hardware(device: str) -> dict[str, Any]:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
-
-
-def read_card(reader_dir: Path) -> dict[str, Any]:
-    """The training record of shipped weights (reader.json's "trained"), or {} when there is none."""
-    meta = json.loads((reader_dir / META_FILE).read_text(encoding="utf-8"))
-    return meta.get("trained") or {}

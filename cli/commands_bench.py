@@ -55,8 +55,8 @@ def bench(
     if soak is not None:
         _run_soak(soak, index_dir, as_json, doc or DOC_PATH)
         return
-    from eval.bench import BenchConfig
-    from eval.bench_data import DEFAULT_SQUAD
+    from bench.data import DEFAULT_SQUAD
+    from bench.suite import BenchConfig
 
     options = {"squad": squad or DEFAULT_SQUAD, "clients": clients, "model": settings_with().model}
     options["device"] = device
@@ -69,9 +69,9 @@ def bench(
 
 def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) -> None:
     """Run the benchmark, write the Markdown report, print the figures."""
-    from eval.bench import run_bench
-    from eval.bench_http import BenchError
-    from eval.bench_report import render_markdown, render_text
+    from bench.http_load import BenchError
+    from bench.report import render_markdown, render_text
+    from bench.suite import run_bench
 
     try:
         results = run_bench(config, _to_stderr)  # type: ignore[arg-type]

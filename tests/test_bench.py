@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from eval.bench import BenchConfig, run_bench
-from eval.bench_data import synthetic_store
-from eval.bench_http import load_summary, run_load, running_server
-from eval.bench_report import render_markdown, render_text
+from bench.data import synthetic_store
+from bench.http_load import load_summary, run_load, running_server
+from bench.report import render_markdown, render_text
+from bench.suite import BenchConfig, run_bench
 from index.embed import EXPORT_MIN_COSINE, OnnxEmbedder, SentenceTransformerEmbedder, load_embedder
 
 MODEL = "all-MiniLM-L6-v2"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eval.bench_http import stop
+from bench.http_load import stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RAG = Path(sys.executable).parent / "rag"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from eval.bench_query import Summary, summarize
+from bench.query import Summary, summarize
 
 DEPTH = 50
 RRF_K = 60

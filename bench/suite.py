@@ -3,7 +3,7 @@
 `run_bench(config, say)` returns every figure, nested by section, with a flat `summary` of the
 headline keys (`query_p50_ms`, `http_p50_ms`, `http_rps`, `index_chunks_per_s`, `cold_start_s`,
 `baseline_query_p50_ms`, `baseline_index_chunks_per_s`, …) that `rag bench --json` prints and
-docs/benchmarks.md is written from. The baseline (eval/bench_baseline.py) runs in the same
+docs/benchmarks.md is written from. The baseline (bench/baseline.py) runs in the same
 process on the same chunks and vectors. Everything runs on this machine's CPU, in a scratch
 folder that is removed afterwards; HTTP traffic goes to 127.0.0.1 only.
 """
@@ -22,9 +22,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from eval.bench_baseline import Baseline, baseline_indexing, time_baseline
-from eval.bench_data import DEFAULT_SQUAD, bundled_corpus, folder_bytes, squad_corpus, synthetic_store
-from eval.bench_http import (
+from bench.baseline import Baseline, baseline_indexing, time_baseline
+from bench.data import DEFAULT_SQUAD, bundled_corpus, folder_bytes, squad_corpus, synthetic_store
+from bench.http_load import (
     ask_all,
     cli_cold_start,
     cpu_seconds,
@@ -33,9 +33,9 @@ from eval.bench_http import (
     running_server,
     server_rss_mb,
 )
-from eval.bench_levers import compare_encoders, compare_faiss_threads
-from eval.bench_query import TimedEmbedder, dense_latency, percentiles, time_store
-from eval.bench_summary import machine_info, summarize_results
+from bench.levers import compare_encoders, compare_faiss_threads
+from bench.query import TimedEmbedder, dense_latency, percentiles, time_store
+from bench.summary import machine_info, summarize_results
 from index.build import ChunkParams, embedding_text, update_index
 from index.embed import Embedder, load_embedder, resolve_model_path
 from index.store import IndexStore, current_version

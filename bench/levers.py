@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from eval.bench_query import dense_latency, percentiles
+from bench.query import dense_latency, percentiles
 from index.embed import Embedder
 from index.store import IndexStore
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from eval.bench_query import percentiles
+from bench.query import percentiles
 
 HOST = "127.0.0.1"  # loopback only: the load generator never targets another address
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from eval.bench_summary import TARGETS
+from bench.summary import TARGETS
 
 Row = list[str]
 PHASE_LABELS = {
@@ -202,7 +202,7 @@ def _md_table(header: Row, rows: list[Row]) -> str:
 
 def render_markdown(results: dict, command: str) -> str:
     """docs/benchmarks.md: the machine, the command, every table, and how to read them."""
-    from eval.bench_notes import notes_markdown
+    from bench.notes import notes_markdown
 
     sizes = list(results["query"])
     sections = [

@@ -69,7 +69,7 @@ def machine_info() -> dict:
 
 
 def summarize_results(results: dict) -> dict:
-    """The flat headline figures of a run (see eval/bench.py), with each target met or not."""
+    """The flat headline figures of a run (see bench/suite.py), with each target met or not."""
     sizes = [key for key in results.get("query", {}) if key != "corpus"]
     headline = results["query"][sizes[0]] if sizes else results["query"]["corpus"]
     indexing = results["indexing"]

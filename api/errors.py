@@ -40,6 +40,7 @@ from index.errors import (
     NotFoundError,
     QuestionError,
     RagError,
+    StoreConnectionError,
     UnsupportedFileError,
 )
 from rag.ground import GroundingError
@@ -90,6 +91,7 @@ ERROR_STATUS: dict[type[RagError], int] = {
     IndexMismatchError: 503,
     IndexCorruptError: 503,
     IndexLockedError: 503,
+    StoreConnectionError: 503,
     ModelError: 503,
     LLMError: 502,
     GroundingError: 500,

@@ -37,10 +37,10 @@ def load_state(settings: Settings) -> AppState:
     store = engine.store
     log.info(
         "loaded index %s (%s): %d documents, %d chunks, model %s",
-        settings.index_dir,
+        engine.config.location.describe(),
         store.version,
         len(store.documents),
-        len(store.chunks),
+        store.n_chunks,
         engine.embedder.name,
     )
     return AppState(settings=settings, engine=engine)
@@ -59,15 +59,17 @@ def _load_engine(settings: Settings) -> Engine:
 
 def _build_index(settings: Settings, embedder: Embedder) -> None:
     """Index settings.corpus_dir into settings.index_dir, as `rag index` would."""
-    from index.build import ChunkParams, update_index
+    from index.backends import update_store
+    from index.build import ChunkParams
     from index.ingest import discover_files, load_documents
 
-    log.info("no index at %s; building it from %s", settings.index_dir, settings.corpus_dir)
+    location = engine_config(settings).location
+    log.info("no index at %s; building it from %s", location.describe(), settings.corpus_dir)
     documents, skipped = load_documents(discover_files([settings.corpus_dir]))
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
-    _, report = update_index(
-        settings.index_dir,
+    _, report = update_store(
+        location,
         embedder,
         files=documents,
         params=ChunkParams(settings.chunk_tokens, settings.chunk_overlap),

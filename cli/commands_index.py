@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -27,11 +28,22 @@ def index(
     batch_size: Annotated[int | None, typer.Option(help="Embedding batch size")] = None,
     device: Annotated[str | None, typer.Option(help="Torch device: cpu, cuda, mps")] = None,
     lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another writer")] = 60.0,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Embed on Ray Data actors: a bare --ray starts a local Ray, an ADDRESS (auto, "
+            "host:6379, ray://host:10001) joins a cluster. Needs pip install 'numrag[scale]'",
+            show_default=False,
+        ),
+    ] = None,
+    ray_workers: Annotated[int, typer.Option(min=1, help="Embedding actors on Ray")] = 2,
 ) -> None:
     """Ingest articles (.txt, .md, .html) into the index; only new or changed files are embedded."""
-    from index.build import ChunkParams, update_index
     from index.embed import load_embedder
     from index.ingest import discover_files, load_documents
+    from rag.engine import EngineConfig
 
     settings = settings_with(
         index_dir=index_dir,
@@ -41,16 +53,44 @@ def index(
         batch_size=batch_size,
         device=device,
     )
+    location = EngineConfig.from_settings(settings).location
     files = discover_files(paths or [settings.corpus_dir])
     documents, skipped = load_documents(files)
     for item in skipped:
         console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
     with console.status("loading the embedding model…"):
         embedder = load_embedder(settings.model, settings.device)
+    with contextlib.ExitStack() as stack:
+        if ray is not None:
+            embedder = stack.enter_context(_ray_embedder(embedder, settings, ray, ray_workers))
+        report = _write(location, embedder, documents, rebuild, settings, lock_timeout)
+    _print_report(report, len(skipped), location.describe())
+
+
+def _ray_embedder(embedder, settings, address: str, workers: int):  # noqa: ANN001, ANN202
+    """The embedder on Ray actors (a local Ray for "local"), stopped when the index is written."""
+    from index.ray_embed import RayEmbedder
+
+    where = "a local Ray" if address == "local" else f"the Ray cluster at {address}"
+    console.print(f"embedding on {where} with {workers} workers", highlight=False)
+    return RayEmbedder(
+        embedder,
+        settings.model,
+        address=None if address == "local" else address,
+        workers=workers,
+        device=settings.device,
+        batch_size=settings.batch_size,
+    )
+
+
+def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # noqa: ANN001, ANN202
+    from index.backends import update_store
+    from index.build import ChunkParams
+
     with _progress() as bar:
         task = bar.add_task("embedding", total=None)
-        _, report = update_index(
-            settings.index_dir,
+        _, report = update_store(
+            location,
             embedder,
             files=documents,
             rebuild=rebuild,
@@ -60,7 +100,7 @@ def index(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             on_wait=lambda msg: console.print(msg),
         )
-    _print_report(report, len(skipped), settings.index_dir)
+    return report
 
 
 def _progress() -> Progress:
@@ -74,7 +114,7 @@ def _progress() -> Progress:
     )
 
 
-def _print_report(report, n_skipped: int, index_dir: Path) -> None:  # noqa: ANN001
+def _print_report(report, n_skipped: int, where: str) -> None:  # noqa: ANN001
     table = Table(show_header=False, box=None)
     rows = [
         ("documents", report.documents),
@@ -89,29 +129,33 @@ def _print_report(report, n_skipped: int, index_dir: Path) -> None:  # noqa: ANN
         table.add_row(name, str(value))
     console.print(table)
     state = "written" if report.written else "unchanged"
-    console.print(f"index {state}: {index_dir} ({report.version})", highlight=False)
+    console.print(f"index {state}: {where} ({report.version})", highlight=False)
 
 
 def info(index_dir: IndexDirOption = None) -> None:
     """Describe the index: model, chunking, documents and their dates."""
-    from index.store import load_store
+    from index.backends import open_store
+    from rag.engine import EngineConfig
 
     settings = settings_with(index_dir=index_dir)
-    store = load_store(settings.index_dir)
+    location = EngineConfig.from_settings(settings).location
+    store = open_store(location)
     manifest = store.manifest
+    kind = "Milvus HNSW" if location.kind == "milvus" else f"{manifest.dense_kind} FAISS"
     console.print(
-        f"{settings.index_dir} ({store.version}): model {manifest.model} ({manifest.dim} dims), "
+        f"{location.describe()} ({store.version}): model {manifest.model} ({manifest.dim} dims), "
         f"{manifest.tokenizer} chunks of {manifest.chunk_tokens} tokens with {manifest.chunk_overlap} "
-        f"overlap, {manifest.n_chunks} chunks, {manifest.dense_kind} FAISS, built {manifest.created}",
+        f"overlap, {manifest.n_chunks} chunks, {kind}, built {manifest.created}",
         highlight=False,
     )
     table = Table("doc_id", "published", "source", "chunks", "title")
+    counts = store.chunk_counts()
     for doc_id, document in store.documents.items():
         table.add_row(
             doc_id,
             document.published or "-",
             document.source or "-",
-            str(len(store.chunks_of(doc_id))),
+            str(counts[doc_id]),
             document.title,
         )
     console.print(table)

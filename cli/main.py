@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import typer
@@ -35,12 +36,27 @@ def _register() -> None:
         module.register(app)
 
 
+_ADDRESS = re.compile(r"^(auto|local|[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d+)$", re.IGNORECASE)
+
+
+def with_optional_values(argv: list[str]) -> list[str]:
+    """`rag index --ray` takes an optional ADDRESS: a bare `--ray` (followed by an option, a path or
+    nothing) means a local Ray, written `--ray=local` for the parser."""
+    out = list(argv)
+    for position, arg in enumerate(out):
+        if arg == "--ray":
+            following = out[position + 1] if position + 1 < len(out) else None
+            if following is None or not _ADDRESS.match(following):
+                out[position] = "--ray=local"
+    return out
+
+
 def main() -> None:
     """Run the CLI; a RagError becomes one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _register()
     try:
-        app()
+        app(args=with_optional_values(sys.argv[1:]))
     except RagError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -125,6 +125,7 @@ def run_external(
             batch_size=config.batch_size,
             progress=on_embed,
         )
-        engine = Engine(replace(config, index_dir=index_dir, model=embedder.name), embedder)
+        # a dataset gets its own FAISS index in the temporary folder, whatever store RAG_STORE names
+        engine = Engine(replace(config, index_dir=index_dir, model=embedder.name, store="faiss"), embedder)
         label = label or f"{dataset.name} {describe(engine.config)}"
         return run_eval(engine, dataset.items, k=k, label=label, progress=progress), built

@@ -70,11 +70,17 @@ class Embedder(ABC):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for batch, embedded in self._embed_batches(texts, batch_size):
+        for batch, embedded in self.embed_stream(texts, batch_size):
             vectors[batch] = embedded
             if on_batch:
                 on_batch(len(batch))
         return vectors
+
+    def embed_stream(
+        self, texts: Sequence[str], batch_size: int = 32
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(row numbers, vectors) of each batch as it is embedded; a store can write it at once."""
+        yield from self._embed_batches(texts, batch_size)
 
     def _embed_batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         """(row numbers, vectors) of each length-sorted batch, in order."""

@@ -10,7 +10,8 @@ RagError
  │    ├── IndexMissingError      no index has been built at the configured place
  │    ├── IndexMismatchError     built with another model, dimension or format version
  │    ├── IndexCorruptError      files missing, truncated or inconsistent
- │    └── IndexLockedError       another process is writing the index
+ │    ├── IndexLockedError       another process is writing the index
+ │    └── StoreConnectionError   the Milvus store cannot be reached, refuses the token or fails a call
  ├── ModelError                 the embedding model or tokenizer cannot be loaded
  └── LLMError                   the optional generative endpoint failed or answered badly
 """
@@ -67,6 +68,10 @@ class IndexCorruptError(IndexError_):
 
 class IndexLockedError(IndexError_):
     """Another process holds the index write lock."""
+
+
+class StoreConnectionError(IndexError_):
+    """The Milvus server cannot be reached, refuses the credentials, or fails a call."""
 
 
 class ModelError(RagError):

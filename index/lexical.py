@@ -25,9 +25,19 @@ def _stemmer_and_stopwords() -> tuple[object, frozenset[str]]:
 
 def lexical_tokens(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens of text without English stop words."""
+    return stemmer_and_words(text)[1]
+
+
+def lexical_words(text: str) -> list[str]:
+    """The lower-cased words of text that BM25 indexes (stop words left out), before stemming."""
+    return stemmer_and_words(text)[0]
+
+
+def stemmer_and_words(text: str) -> tuple[list[str], list[str]]:
+    """(words, their stems) of text, without English stop words."""
     stemmer, stopwords = _stemmer_and_stopwords()
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
-    return stemmer.stemWords(words)  # type: ignore[attr-defined]
+    return words, stemmer.stemWords(words)  # type: ignore[attr-defined]
 
 
 class LexicalIndex:

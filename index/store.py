@@ -24,9 +24,11 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +38,7 @@ from index.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, lexical_tokens
 from index.types import Chunk, Document
 from index.vectors import DenseIndex
 
@@ -78,9 +80,59 @@ class IndexStore:
     lexical: LexicalIndex
     version: str = ""
 
+    fuses = False  # the retriever fuses the dense and BM25 lists itself
+
     def chunks_of(self, doc_id: str) -> list[int]:
         """Row numbers of a document's chunks."""
         return [i for i, c in enumerate(self.chunks) if c.doc_id == doc_id]
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
+
+    def chunk_counts(self) -> Counter[str]:
+        """Chunks per document."""
+        return Counter(chunk.doc_id for chunk in self.chunks)
+
+    def chunk(self, row: int) -> Chunk:
+        """The chunk of a row a search returned."""
+        return self.chunks[row]
+
+    def scope(self, filters: Any) -> np.ndarray | None:
+        """Rows of the documents rag.types.Filters admits (None when it admits everything)."""
+        if filters is None or not filters.active:
+            return None
+        admitted = {d for d, doc in self.documents.items() if filters.admits(doc)}
+        return np.asarray([i for i, c in enumerate(self.chunks) if c.doc_id in admitted], dtype=np.int64)
+
+    @staticmethod
+    def scope_is_empty(scope: np.ndarray | None) -> bool:
+        return scope is not None and len(scope) == 0
+
+    def dense_search(self, vector: np.ndarray, depth: int, scope: np.ndarray | None) -> dict[int, float]:
+        """Inner-product (cosine) scores of the `depth` nearest rows."""
+        scores, rows = self.dense.search(vector, depth, scope)
+        return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
+
+    def lexical_search(self, query: str, depth: int, scope: np.ndarray | None) -> dict[int, float]:
+        """BM25 scores of the `depth` best rows that share a word with the query."""
+        scores = self.lexical.scores(query)
+        if scope is not None:
+            masked = np.full_like(scores, -np.inf)
+            masked[scope] = scores[scope]
+            scores = masked
+        depth = min(depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth] if depth else np.zeros(0, dtype=np.int64)
+        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+
+    def knows(self, word: str) -> bool:
+        """True when the word (stemmed as BM25 stems it) occurs in an indexed chunk."""
+        return all(self.lexical.knows(t) for t in lexical_tokens(word))
+
+    def idf(self, word: str) -> float:
+        """BM25's inverse document frequency of the word's stem."""
+        stems = lexical_tokens(word)
+        return self.lexical.idf(stems[0]) if stems else 0.0
 
     def save(self, index_dir: Path) -> str:
         """Write this store as a new version and make it the live one; returns its name."""

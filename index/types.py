@@ -38,3 +38,12 @@ class Skipped:
 
     path: str
     reason: str
+
+
+def period_bounds(published: str) -> tuple[str, str]:
+    """First and last ISO day of a date of day, month ("2016-12") or year ("2019") precision."""
+    if len(published) == 4:
+        return f"{published}-01-01", f"{published}-12-31"
+    if len(published) == 7:
+        return f"{published}-01", f"{published}-31"  # "-31" sorts after every real day
+    return published, published

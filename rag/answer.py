@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from index.embed import Embedder
 from index.errors import ModelError, QuestionError
-from index.lexical import lexical_tokens
+from index.lexical import lexical_words
 from rag.candidates import (
     Candidate,
     extract_candidates,
@@ -156,11 +156,11 @@ class Answerer:
 
     def _names_unknown_to_index(self, question: Question) -> list[str]:
         """Names in the question that no indexed text contains: the fact cannot be there."""
-        lexical = self.retriever.store.lexical
+        store = self.retriever.store
         return [
             name
             for name in question.proper_nouns
-            if not all(lexical.knows(t) for t in lexical_tokens(name.replace("-", " ")))
+            if not all(store.knows(word) for word in lexical_words(name.replace("-", " ")))
         ]
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Answer:
@@ -242,8 +242,8 @@ def _windows_to_read(
 
     Sentences are taken by the IDF-weighted share of the question's words in the sentence and the
     one before it (ties: the better retrieved passage first); `limit` is chosen on validation."""
-    lexical = retriever.store.lexical
-    idf = {t: lexical.idf(t) for t in question.terms}
+    store = retriever.store
+    idf = {term: store.idf(word) for term, word in zip(question.terms, question.term_words, strict=True)}
     groups: dict[tuple[str, int], list[Candidate]] = {}
     for candidate in candidates:
         groups.setdefault((candidate.document.doc_id, candidate.sentence_start), []).append(candidate)

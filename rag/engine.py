@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.build import BuildReport, ChunkParams, update_index
+from index.backends import Store, StoreKind, StoreLocation, open_store, update_store
+from index.build import BuildReport, ChunkParams
 from index.embed import Embedder, load_embedder
-from index.store import IndexStore, load_store
 from index.types import Document
 from rag.answer import Answerer, Reading
 from rag.cache import LRUCache, VectorCache
@@ -42,6 +42,17 @@ class EngineConfig:
     llm: LLMConfig | None = None  # phrase answers with an LLM; numbers still checked against sources
     answer_cache: int = 2048  # extractive answers kept per index version (a few kB each); 0: none
     reader_dir: Path = DEFAULT_READER_DIR  # the learned reader's weights (shipped as package data)
+    store: StoreKind = "faiss"
+    milvus_uri: str | None = None
+    milvus_token: str | None = None
+    milvus_collection: str = "numrag"
+
+    @property
+    def location(self) -> StoreLocation:
+        """Where the index lives, in the chosen backend."""
+        return StoreLocation(
+            self.store, self.index_dir, self.milvus_uri, self.milvus_token, self.milvus_collection
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> EngineConfig:
@@ -58,6 +69,10 @@ class EngineConfig:
             "fusion": settings.fusion,
             "answer_cache": settings.answer_cache,
             "reader_dir": settings.reader_dir or DEFAULT_READER_DIR,
+            "store": settings.store,
+            "milvus_uri": settings.milvus_uri,
+            "milvus_token": settings.milvus_token,
+            "milvus_collection": settings.milvus_collection,
             "llm": llm_config(settings),
         }
         return cls(**{**values, **overrides})  # type: ignore[arg-type]
@@ -65,7 +80,7 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class _State:
-    store: IndexStore
+    store: Store
     retriever: Retriever
     answerer: Answerer
     answers: LRUCache[Answer]  # extractive answers of this index version, by question, k and filters
@@ -84,10 +99,10 @@ class Engine:
         # shared by every index version this engine swaps in: an upload keeps the vectors computed so far
         self._query_cache = VectorCache(QUERY_CACHE_SIZE)
         self._state = self._make_state(
-            load_store(config.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+            open_store(config.location, model=self.embedder.name, dim=self.embedder.dim)
         )
 
-    def _make_state(self, store: IndexStore) -> _State:
+    def _make_state(self, store: Store) -> _State:
         retriever = Retriever(
             store,
             self.embedder,
@@ -99,7 +114,7 @@ class Engine:
         return _State(store, retriever, answerer, LRUCache(self.config.answer_cache))
 
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> Store:
         return self._state.store
 
     @property
@@ -149,8 +164,8 @@ class Engine:
 
     def _update(self, **changes: list) -> BuildReport:
         with self._write_lock:
-            store, report = update_index(
-                self.config.index_dir,
+            store, report = update_store(
+                self.config.location,
                 self.embedder,
                 params=ChunkParams(self.config.chunk_tokens, self.config.chunk_overlap),
                 batch_size=self.config.batch_size,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from index.lexical import lexical_tokens
+from index.lexical import stemmer_and_words
 
 Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
 TimeIntent = Literal["year", "latest", "earliest", "none"]
@@ -85,6 +85,7 @@ class Question:
     year: int | None  # a year the question names
     time_intent: TimeIntent
     terms: tuple[str, ...]  # stemmed content words
+    term_words: tuple[str, ...]  # a word of the question for each term (stores look words up)
     proper_nouns: tuple[str, ...]  # capitalised names the answer's source must mention
     date_role: DateRole | None = None  # a date question about when something starts or ends
     period: tuple[int, ...] = ()  # the years of a period the question names ("between 2015 and 2018")
@@ -119,17 +120,18 @@ def analyse(question: str) -> Question:
         intent = "latest"
     elif not year and _EARLIEST.search(question) and wanted != "ordinal":
         intent = "earliest"
+    terms: dict[str, str] = {}
+    for word, stem in zip(*stemmer_and_words(question), strict=True):
+        if not _YEAR.fullmatch(stem) and stem not in _ASKING_STEMS:
+            terms.setdefault(stem, word)
     return Question(
         text=question,
         wanted=wanted,
         counted=_counted_noun(question) if wanted == "count" else None,
         year=year,
         time_intent=intent,
-        terms=tuple(
-            dict.fromkeys(
-                t for t in lexical_tokens(question) if not _YEAR.fullmatch(t) and t not in _ASKING_STEMS
-            )
-        ),
+        terms=tuple(terms),
+        term_words=tuple(terms.values()),
         proper_nouns=_proper_nouns(question),
         date_role=_date_role(question) if wanted in ("date", "year") else None,
         period=tuple(sorted(set(years))) if len(set(years)) > 1 else (),

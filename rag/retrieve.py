@@ -1,4 +1,7 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused into one ranking."""
+"""Hybrid retrieval: dense and lexical (BM25) candidates fused into one ranking.
+
+The store is FAISS + bm25s (rows are ints; fusion here) or Milvus (rows are chunk-row keys;
+Milvus fuses the two lists with its own hybrid_search and ranker)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
+from index.backends import Store
 from index.embed import Embedder
 from index.errors import InputError
-from index.store import IndexStore
 from rag.cache import VectorCache
 from rag.types import Filters, Hit, RetrievalMode
 
@@ -18,6 +21,7 @@ Fusion = Literal["rrf", "weighted"]
 RRF_K = 60  # the constant of Cormack et al.; damps the weight of the very top ranks
 CANDIDATES = 50  # how deep each list is read before fusion
 QUERY_CACHE_SIZE = 1024
+RowKey = int | str  # a FAISS row number or a Milvus row key
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Retriever:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         embedder: Embedder,
         mode: RetrievalMode = "hybrid",
         fusion: Fusion = "weighted",
@@ -67,53 +71,46 @@ class Retriever:
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         timings = Timings()
-        allowed = self._allowed_rows(filters)
-        if allowed is not None and len(allowed) == 0:
+        scope = self.store.scope(filters)
+        if self.store.scope_is_empty(scope):
             self.timings = timings
             return []
         depth = max(CANDIDATES, k)
-        dense = self._dense(query, depth, allowed, timings) if self.mode != "bm25" else {}
-        lexical = self._lexical(query, depth, allowed, timings) if self.mode != "dense" else {}
+        if self.mode == "hybrid" and self.store.fuses:  # Milvus: its hybrid_search and ranker
+            vector = self._timed_embed(query, timings)
+            started = time.perf_counter()
+            fused = self.store.hybrid_search(query, vector, depth, k, scope, self.fusion, self.dense_weight)
+            timings.dense_ms = (time.perf_counter() - started) * 1000
+            dense, lexical = {}, {}
+        else:
+            dense = self._dense(query, depth, scope, timings) if self.mode != "bm25" else {}
+            lexical = self._lexical(query, depth, scope, timings) if self.mode != "dense" else {}
+            fused = self._fuse(dense, lexical)
         started = time.perf_counter()
-        fused = self._fuse(dense, lexical)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        hits = [self._hit(row, score, rank, dense, lexical) for rank, (row, score) in enumerate(ranked)]
+        hits = [self._hit(key, score, rank, dense, lexical) for rank, (key, score) in enumerate(ranked)]
         timings.fusion_ms = (time.perf_counter() - started) * 1000
         self.timings = timings
         return hits
 
-    def _allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
-        if filters is None or not filters.active:
-            return None
-        admitted = {d for d, doc in self.store.documents.items() if filters.admits(doc)}
-        rows = [i for i, chunk in enumerate(self.store.chunks) if chunk.doc_id in admitted]
-        return np.asarray(rows, dtype=np.int64)
-
-    def _dense(
-        self, query: str, depth: int, allowed: np.ndarray | None, timings: Timings
-    ) -> dict[int, float]:
+    def _timed_embed(self, query: str, timings: Timings) -> np.ndarray:
         started = time.perf_counter()
         vector = self.embed_query(query)
         timings.embed_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        scores, rows = self.store.dense.search(vector, depth, allowed)
-        timings.dense_ms = (time.perf_counter() - started) * 1000
-        return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
+        return vector
 
-    def _lexical(
-        self, query: str, depth: int, allowed: np.ndarray | None, timings: Timings
-    ) -> dict[int, float]:
+    def _dense(self, query: str, depth: int, scope: object, timings: Timings) -> dict:
+        vector = self._timed_embed(query, timings)
         started = time.perf_counter()
-        scores = self.store.lexical.scores(query)
-        if allowed is not None:
-            masked = np.full_like(scores, -np.inf)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        depth = min(depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth] if depth else np.zeros(0, dtype=np.int64)
-        result = {int(r): float(scores[r]) for r in top if scores[r] > 0}
+        scores = self.store.dense_search(vector, depth, scope)
+        timings.dense_ms = (time.perf_counter() - started) * 1000
+        return scores
+
+    def _lexical(self, query: str, depth: int, scope: object, timings: Timings) -> dict:
+        started = time.perf_counter()
+        scores = self.store.lexical_search(query, depth, scope)
         timings.bm25_ms = (time.perf_counter() - started) * 1000
-        return result
+        return scores
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
         if not lexical:
@@ -124,17 +121,15 @@ class Retriever:
             return _weighted(dense, lexical, self.dense_weight)
         return _reciprocal_rank(dense, lexical)
 
-    def _hit(
-        self, row: int, score: float, rank: int, dense: dict[int, float], lexical: dict[int, float]
-    ) -> Hit:
-        chunk = self.store.chunks[row]
+    def _hit(self, key: RowKey, score: float, rank: int, dense: dict, lexical: dict) -> Hit:
+        chunk = self.store.chunk(key)
         return Hit(
             chunk=chunk,
             document=self.store.documents[chunk.doc_id],
             score=score,
             rank=rank,
-            dense_score=dense.get(row),
-            lexical_score=lexical.get(row),
+            dense_score=dense.get(key),
+            lexical_score=lexical.get(key),
         )
 
 

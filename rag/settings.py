@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
     index_dir: Path = PROJECT_ROOT / ".rag_index"
+    # the store: "faiss" (local files in index_dir) or "milvus" (docs/scale.md)
+    store: Literal["faiss", "milvus"] = "faiss"
+    # a *.db path runs milvus-lite; http://host:19530 a server; None: index_dir/milvus.db
+    milvus_uri: str | None = None
+    milvus_token: str | None = None  # "user:password" or an API key
+    milvus_collection: str = "numrag"
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     model: str = DEFAULT_MODEL  # name or local path of a sentence-transformers model
     device: str = "cpu"

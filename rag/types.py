@@ -5,19 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from index.types import Chunk, Document
+from index.types import Chunk, Document, period_bounds
 from rag.quantities import Quantity
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
-
-
-def period_bounds(published: str) -> tuple[str, str]:
-    """First and last ISO day of a date of day, month ("2016-12") or year ("2019") precision."""
-    if len(published) == 4:
-        return f"{published}-01-01", f"{published}-12-31"
-    if len(published) == 7:
-        return f"{published}-01", f"{published}-31"  # "-31" sorts after every real day
-    return published, published
 
 
 @dataclass(frozen=True)

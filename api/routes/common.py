@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas import DocumentSummaryOut, ErrorOut, FiltersIn
+from index.backends import Store
 from index.errors import InputError, NotFoundError
 from index.ingest import validate_doc_id
-from index.store import IndexStore
 from index.types import Document
 from rag.types import Filters
 
@@ -17,7 +17,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut} for status in statuses}
 
 
-def known_doc_id(store: IndexStore, doc_id: str) -> str:
+def known_doc_id(store: Store, doc_id: str) -> str:
     """A safe doc_id that is in the index; InvalidDocIdError or NotFoundError otherwise."""
     validate_doc_id(doc_id)
     if doc_id not in store.documents:
@@ -25,7 +25,7 @@ def known_doc_id(store: IndexStore, doc_id: str) -> str:
     return doc_id
 
 
-def to_filters(given: FiltersIn | None, store: IndexStore) -> Filters | None:
+def to_filters(given: FiltersIn | None, store: Store) -> Filters | None:
     """Domain filters from the request's, checking ids and the date range."""
     if given is None:
         return None

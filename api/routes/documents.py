@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
@@ -49,7 +48,7 @@ _UPLOAD_BODY = {
 async def list_documents(engine: EngineDep) -> DocumentListOut:
     """Every document in the index with its metadata and chunk count."""
     store = engine.store
-    counts = Counter(chunk.doc_id for chunk in store.chunks)
+    counts = store.chunk_counts()
     documents = [summarise(document, counts[doc_id]) for doc_id, document in sorted(store.documents.items())]
     return DocumentListOut(count=len(documents), documents=documents)
 

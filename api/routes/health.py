@@ -21,7 +21,7 @@ async def health(state: StateDep) -> HealthOut:
         message=None if store else str(state.load_error or "no index is loaded; build one with `rag index`"),
         model=engine.embedder.name if engine else settings.model,
         documents=len(store.documents) if store else 0,
-        chunks=len(store.chunks) if store else 0,
+        chunks=store.n_chunks if store else 0,
         index_version=store.version if store else None,
         api_key_required=bool(settings.api_key),
         reads_protected=bool(settings.api_key) and settings.protect_reads,

@@ -1,0 +1,144 @@
+"""The rows of a Milvus index: one per chunk, one or more per document, and the filters on them.
+
+    kind 0, a chunk       chunk_id as in the FAISS store ("doc#3"), its text for BM25 (a BM25
+                          Function fills `sparse`), its unit vector (HNSW, cosine), its record
+    kind 1, a document    its record (title, date, hash, ...) and its cleaned text in `body`,
+                          split over parts when longer than one VARCHAR holds
+
+Every row carries `gen`, the write that inserted it; the primary key is "<chunk id>@<gen>", so
+a document's old and new rows never share a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from index.milvus_client import CHUNK, DOCUMENT, MilvusLocation, quoted
+from index.types import Chunk, Document, period_bounds
+from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
+
+MAX_VARCHAR = 65_535  # bytes; Milvus's largest VARCHAR
+BODY_PART_CHARS = 16_000  # a document's text in parts of at most 4 x 16,000 = 64,000 UTF-8 bytes
+
+
+def filter_expression(
+    doc_ids: frozenset[str] | None, published_after: str | None, published_before: str | None
+) -> str | None:
+    """A Milvus scalar filter with the meaning of rag.types.Filters.admits (None: no filter)."""
+    parts = []
+    if doc_ids is not None:
+        parts.append(f"doc_id in {quoted(sorted(doc_ids))}")
+    if published_after or published_before:
+        parts.append("published_first >= 0")  # an undated document fails any date bound
+        if published_after:
+            parts.append(f"published_last >= {date_number(published_after)}")
+        if published_before:
+            parts.append(f"published_first <= {date_number(published_before)}")
+    return " and ".join(parts) if parts else None
+
+
+def date_number(iso: str) -> int:
+    """20190315 for "2019-03-15" (a month or year date keeps its missing parts as 00)."""
+    digits = iso.replace("-", "")
+    return int(digits.ljust(8, "0"))
+
+
+def document_rows(document: Document, gen: int, dim: int) -> list[dict]:
+    """The rows of one document: its record on part 0, its text split over parts."""
+    text = document.text
+    parts = [text[i : i + BODY_PART_CHARS] for i in range(0, len(text), BODY_PART_CHARS)] or [""]
+    record = {k: v for k, v in asdict(document).items() if k != "text"}
+    first, last = _published_numbers(document.published)
+    placeholder = [1.0] + [0.0] * (dim - 1)  # a document row needs a vector; searches never see it
+    return [
+        {
+            "id": f"{document.doc_id}@{gen}/d{number}",
+            "kind": DOCUMENT,
+            "gen": gen,
+            "part": number,
+            "doc_id": document.doc_id,
+            "published_first": first,
+            "published_last": last,
+            "text": "",
+            "body": body,
+            "record": {**record, "parts": len(parts)} if number == 0 else {},
+            "vector": placeholder,
+        }
+        for number, body in enumerate(parts)
+    ]
+
+
+def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, gen: int) -> dict:
+    """The row of one chunk: `text` is what BM25 indexes (the chunk headed by its title)."""
+    first, last = _published_numbers(document.published)
+    return {
+        "id": f"{chunk.chunk_id}@{gen}",
+        "kind": CHUNK,
+        "gen": gen,
+        "part": 0,
+        "doc_id": document.doc_id,
+        "published_first": first,
+        "published_last": last,
+        "text": _clip_utf8(text),
+        "body": "",
+        "record": asdict(chunk),
+        "vector": np.asarray(vector, dtype=np.float32).tolist(),
+    }
+
+
+def _published_numbers(published: str | None) -> tuple[int, int]:
+    """(first, last) day of the publication period as yyyymmdd numbers; (-1, -1) when undated."""
+    if not published:
+        return -1, -1
+    first, last = period_bounds(published)
+    return date_number(first), date_number(last)
+
+
+def _clip_utf8(text: str) -> str:
+    data = text.encode("utf-8")
+    return text if len(data) <= MAX_VARCHAR else data[:MAX_VARCHAR].decode("utf-8", "ignore")
+
+
+def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
+    """One collection per index: scalar fields for filters, HNSW cosine vectors, a BM25 Function."""
+    from pymilvus import DataType, Function, FunctionType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    schema.add_field("kind", DataType.INT64)
+    schema.add_field("gen", DataType.INT64)
+    schema.add_field("part", DataType.INT64)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
+    schema.add_field("published_first", DataType.INT64)
+    schema.add_field("published_last", DataType.INT64)
+    schema.add_field(
+        "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True
+    )
+    schema.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR)
+    schema.add_field("record", DataType.JSON)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(
+        Function(
+            name="bm25",
+            function_type=FunctionType.BM25,
+            input_field_names=["text"],
+            output_field_names=["sparse"],
+        )
+    )
+    index_params = client.prepare_index_params()
+    index_params.add_index(
+        "vector",
+        index_type="HNSW",
+        metric_type="COSINE",
+        params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION},
+    )
+    index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    for name in ("doc_id", "gen", "kind"):
+        index_params.add_index(name, index_type="INVERTED")
+    client.create_collection(
+        location.collection, schema=schema, index_params=index_params, consistency_level="Strong"
+    )

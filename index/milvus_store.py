@@ -1,0 +1,308 @@
+"""The Milvus backend of the index: searches and lookups of one committed generation.
+
+Vectors, BM25 postings and records live in one collection (index/milvus_rows.py); every search
+and lookup is filtered to the rows live at the generation the store loaded
+(index/milvus_client.py), so a reader sees a document's old rows or its new rows, never a mix.
+Writes are index/milvus_write.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from index.errors import IndexCorruptError, StoreConnectionError
+from index.milvus_client import (
+    CHUNK,
+    DOCUMENT,
+    MilvusLocation,
+    State,
+    connect,
+    live_filter,
+    load,
+    read_state,
+)
+from index.milvus_rows import filter_expression
+from index.store import check_compatible
+from index.types import Chunk, Document
+from index.vectors import HNSW_EF_SEARCH  # the same search breadth as the FAISS HNSW index
+
+DOCUMENT_CACHE = 4096
+Fusion = Literal["rrf", "weighted"]
+
+
+class MilvusStore:
+    """One loaded generation of a Milvus collection; the engine's view of the index."""
+
+    fuses = True  # the retriever leaves dense + BM25 fusion to Milvus's hybrid_search
+
+    def __init__(self, client: Any, location: MilvusLocation, state: State) -> None:
+        self.client = client
+        self.location = location
+        self.state = state
+        self.manifest = state.manifest()
+        self.version = f"gen-{state.committed}"
+        self._chunks = Chunks(DOCUMENT_CACHE * 4)
+        self._frequencies: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.documents = MilvusDocuments(self)
+
+    @property
+    def n_chunks(self) -> int:
+        return self.state.n_chunks
+
+    def scope(self, filters: Any) -> str | None:
+        """The Milvus filter of rag.types.Filters (None when it admits everything)."""
+        if filters is None or not filters.active:
+            return None
+        return filter_expression(filters.doc_ids, filters.published_after, filters.published_before)
+
+    @staticmethod
+    def scope_is_empty(scope: str | None) -> bool:
+        return scope is not None and "doc_id in []" in scope
+
+    def _where(self, scope: str | None, kind: int = CHUNK) -> str:
+        live = live_filter(self.state, kind)
+        return live if scope is None else f"{live} and ({scope})"
+
+    def dense_search(self, vector: np.ndarray, depth: int, scope: str | None) -> dict[str, float]:
+        """Cosine scores of the `depth` nearest live chunks."""
+        hits = self._search([np.asarray(vector, dtype=np.float32).tolist()], "vector", depth, scope)
+        return {hit["id"]: float(hit["distance"]) for hit in hits}
+
+    def lexical_search(self, query: str, depth: int, scope: str | None) -> dict[str, float]:
+        """Milvus's BM25 scores of the `depth` best live chunks (only those sharing a word)."""
+        hits = self._search([query], "sparse", depth, scope)
+        # a BM25 score is never negative; milvus-lite returns it negated as a distance, a server as is
+        return {hit["id"]: abs(float(hit["distance"])) for hit in hits}
+
+    def hybrid_search(
+        self,
+        query: str,
+        vector: np.ndarray,
+        depth: int,
+        k: int,
+        scope: str | None,
+        fusion: Fusion,
+        dense_weight: float,
+    ) -> dict[str, float]:
+        """Dense and BM25 lists of `depth` fused by Milvus's own ranker; the k best."""
+        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+        where = self._where(scope)
+        requests = [
+            AnnSearchRequest(
+                data=[np.asarray(vector, dtype=np.float32).tolist()],
+                anns_field="vector",
+                param={"metric_type": "COSINE", "params": {"ef": max(HNSW_EF_SEARCH, depth)}},
+                limit=depth,
+                expr=where,
+            ),
+            AnnSearchRequest(
+                data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth, expr=where
+            ),
+        ]
+        ranker = RRFRanker(60) if fusion == "rrf" else WeightedRanker(dense_weight, 1 - dense_weight)
+        result = self._call(
+            self.client.hybrid_search,
+            self.location.collection,
+            requests,
+            ranker,
+            limit=k,
+            output_fields=["record", "doc_id"],
+        )
+        hits = list(result[0]) if result else []
+        self._remember(hits)
+        return {hit["id"]: float(hit["distance"]) for hit in hits}
+
+    def _search(self, data: list, field_name: str, depth: int, scope: str | None) -> list[dict]:
+        params = {"metric_type": "BM25"} if field_name == "sparse" else {"metric_type": "COSINE"}
+        if field_name == "vector":
+            params["params"] = {"ef": max(HNSW_EF_SEARCH, depth)}
+        result = self._call(
+            self.client.search,
+            self.location.collection,
+            data=data,
+            anns_field=field_name,
+            limit=depth,
+            filter=self._where(scope),
+            search_params=params,
+            output_fields=["record", "doc_id"],
+        )
+        hits = list(result[0]) if result else []
+        self._remember(hits)
+        return hits
+
+    def _remember(self, hits: list[dict]) -> None:
+        for hit in hits:
+            self._chunks.put(hit["id"], Chunk(**hit["entity"]["record"]))
+
+    def chunk(self, key: str) -> Chunk:
+        """The chunk of a row key that a search returned."""
+        cached = self._chunks.get(key)
+        if cached is not None:
+            return cached
+        rows = self._call(self.client.get, self.location.collection, ids=[key], output_fields=["record"])
+        if not rows:
+            raise IndexCorruptError(f"chunk row {key!r} vanished from {self.location.collection!r}")
+        chunk = Chunk(**rows[0]["record"])
+        self._chunks.put(key, chunk)
+        return chunk
+
+    def chunk_counts(self) -> Counter[str]:
+        """Live chunks per document."""
+        counts: Counter[str] = Counter()
+        for row in self.iterate(live_filter(self.state), ["doc_id"]):
+            counts[row["doc_id"]] += 1
+        return counts
+
+    def chunks_of(self, doc_id: str) -> list[str]:
+        """Row keys of a document's live chunks."""
+        where = f"{live_filter(self.state)} and doc_id == {json.dumps(doc_id)}"
+        return sorted(row["id"] for row in self.iterate(where, ["id"]))
+
+    def knows(self, word: str) -> bool:
+        """True when Milvus's analyzer finds the word in at least one live chunk."""
+        return self.document_frequency(word) > 0
+
+    def idf(self, word: str) -> float:
+        """BM25's inverse document frequency of a word over the live chunks."""
+        frequency = self.document_frequency(word)
+        n_chunks = max(self.state.n_chunks, 1)
+        return float(math.log(1 + (n_chunks - frequency + 0.5) / (frequency + 0.5)))
+
+    def document_frequency(self, word: str) -> int:
+        """Live chunks whose text holds the word (TEXT_MATCH through the collection's analyzer)."""
+        word = word.lower()
+        with self._lock:
+            if word in self._frequencies:
+                return self._frequencies[word]
+        if not word.isalnum():  # the question's words are \\w tokens; anything else matches nothing
+            return 0
+        rows = self._call(
+            self.client.query,
+            self.location.collection,
+            filter=f"{live_filter(self.state)} and TEXT_MATCH(text, '{word}')",
+            output_fields=["count(*)"],
+        )
+        frequency = int(rows[0]["count(*)"]) if rows else 0
+        with self._lock:
+            self._frequencies[word] = frequency
+        return frequency
+
+    def iterate(self, where: str, fields: list[str], batch: int = 1000) -> Iterator[dict]:
+        """Every row matching where, in batches (query_iterator pages past Milvus's query limit)."""
+        if self.location.is_lite:  # it has no query window, nor the timestamp call iterators use
+            yield from self._call(
+                self.client.query, self.location.collection, filter=where, output_fields=fields
+            )
+            return
+        iterator = self._call(
+            self.client.query_iterator,
+            self.location.collection,
+            batch_size=batch,
+            filter=where,
+            output_fields=fields,
+        )
+        try:
+            while rows := iterator.next():
+                yield from rows
+        finally:
+            iterator.close()
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """A Milvus call with Strong consistency; its errors become StoreConnectionError."""
+        from pymilvus.exceptions import MilvusException
+
+        if method.__name__ in ("search", "hybrid_search", "query", "query_iterator", "get"):
+            kwargs.setdefault("consistency_level", "Strong")
+        try:
+            return method(*args, **kwargs)
+        except MilvusException as exc:
+            raise StoreConnectionError(
+                f"Milvus at {self.location.uri} failed a {method.__name__} on "
+                f"{self.location.collection!r}: {exc}"
+            ) from exc
+
+
+class Chunks:
+    """A small thread-safe LRU of chunk records by row key."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, Chunk] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Chunk | None:
+        with self._lock:
+            chunk = self._items.get(key)
+            if chunk is not None:
+                self._items.move_to_end(key)
+            return chunk
+
+    def put(self, key: str, chunk: Chunk) -> None:
+        with self._lock:
+            self._items[key] = chunk
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class MilvusDocuments(Mapping[str, Document]):
+    """The live documents of a MilvusStore: ids read once, records fetched on use and cached."""
+
+    def __init__(self, store: MilvusStore) -> None:
+        self._store = store
+        self._cache: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()
+        where = f"{live_filter(store.state, DOCUMENT)} and part == 0"
+        self._ids = sorted(row["doc_id"] for row in store.iterate(where, ["doc_id"]))
+        self._known = frozenset(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._known
+
+    def __getitem__(self, doc_id: str) -> Document:
+        if doc_id not in self._known:
+            raise KeyError(doc_id)
+        with self._lock:
+            if doc_id in self._cache:
+                self._cache.move_to_end(doc_id)
+                return self._cache[doc_id]
+        document = self._fetch(doc_id)
+        with self._lock:
+            self._cache[doc_id] = document
+            while len(self._cache) > DOCUMENT_CACHE:
+                self._cache.popitem(last=False)
+        return document
+
+    def _fetch(self, doc_id: str) -> Document:
+        store = self._store
+        where = f"{live_filter(store.state, DOCUMENT)} and doc_id == {json.dumps(doc_id)}"
+        rows = sorted(store.iterate(where, ["part", "body", "record"]), key=lambda row: row["part"])
+        if not rows or rows[0]["part"] != 0 or len(rows) != rows[0]["record"].get("parts", 1):
+            raise IndexCorruptError(f"document {doc_id!r} is incomplete in {store.location.collection!r}")
+        record = {k: v for k, v in rows[0]["record"].items() if k != "parts"}
+        return Document(**record, text="".join(row["body"] for row in rows))
+
+
+def open_milvus(location: MilvusLocation, model: str | None = None, dim: int | None = None) -> MilvusStore:
+    """Connect and load the committed generation, checking it against the configured model."""
+    client = connect(location)
+    state = read_state(client, location)
+    if model is not None:
+        check_compatible(state.manifest(), model, dim)
+    load(client, location)
+    return MilvusStore(client, location, state)

@@ -1,0 +1,375 @@
+"""Writing a Milvus index: add, replace and delete documents with all-or-nothing visibility.
+
+A write takes the writer lease (collection property `numrag.writer`), removes what a killed
+writer left (rows above `committed`), inserts the new rows under generation committed + 1
+while readers keep filtering them out, flushes, and then commits with one property update.
+The rows it replaced stay, filtered out, for RETIRE_GRACE_S so that readers still holding the
+previous generation keep whole documents; a later write deletes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+from index.build import (
+    BuildReport,
+    ChunkParams,
+    Progress,
+    _empty_index_message,
+    _target_documents,
+    embedding_text,
+)
+from index.chunk import chunk_document
+from index.embed import Embedder
+from index.errors import IndexLockedError, IndexMismatchError, IndexMissingError, InputError
+from index.milvus_client import (
+    DOCUMENT,
+    STATE_KEY,
+    WRITER_KEY,
+    MilvusLocation,
+    State,
+    connect,
+    live_filter,
+    load,
+    read_state,
+)
+from index.milvus_rows import chunk_row, create_collection, document_rows
+from index.milvus_store import MilvusStore
+from index.tokenize import TOKENIZER
+from index.types import Document
+
+RETIRE_GRACE_S = 60.0  # replaced rows outlive their replacement this long, for readers mid-answer
+LEASE_S = 120.0  # a writer renews its lease after each batch; a dead writer's lease lapses
+INSERT_ROWS = 256
+
+
+def update_milvus(
+    location: MilvusLocation,
+    embedder: Embedder,
+    *,
+    files: Sequence[Document] | None = None,
+    upserts: Sequence[Document] = (),
+    deletes: Sequence[str] = (),
+    params: ChunkParams | None = None,
+    rebuild: bool = False,
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    lock_timeout: float = 60.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> tuple[MilvusStore, BuildReport]:
+    """Bring the collection in line with `files`, plus uploads and deletions (see update_index)."""
+    started = time.perf_counter()
+    params = params or ChunkParams()
+    client = connect(location)
+    with WriterLease(client, location, lock_timeout, on_wait) as lease:
+        state, salvaged = _prepare(client, location, embedder, params, rebuild)
+        load(client, location)
+        reader = MilvusStore(client, location, state) if state.committed else None
+        old = salvaged if reader is None else _light_documents(reader)
+        targets = _target_documents(old, files, upserts, deletes)
+        if not targets:
+            raise InputError(_empty_index_message(deletes))
+        same_params = (state.chunk_tokens, state.chunk_overlap) == (params.tokens, params.overlap)
+        everything = rebuild or not same_params or reader is None
+        changed = {
+            doc_id: document
+            for doc_id, document in targets.items()
+            if everything or doc_id not in old or old[doc_id].content_hash != document.content_hash
+        }
+        removed = sorted(set(old) - set(targets))
+        if not changed and not removed:
+            assert reader is not None  # a first write always has something to write
+            return reader, _report(targets, 0, 0, reader.n_chunks, [], started, reader.version, False)
+        gen = state.committed + 1
+        counts = _write_rows(client, location, embedder, changed, gen, params, batch_size, progress, lease)
+        retired = sorted((set(changed) & set(old)) | set(removed)) if state.committed else []
+        committed = _commit(client, location, state, gen, retired, targets, params, embedder, counts)
+    store = MilvusStore(client, location, committed)
+    return store, _report(
+        targets,
+        len(changed),
+        counts["chunks"],
+        committed.n_chunks,
+        removed,
+        started,
+        store.version,
+        True,
+        counts["tokens"],
+    )
+
+
+def _report(
+    targets: dict[str, Document],
+    embedded_docs: int,
+    embedded_chunks: int,
+    n_chunks: int,
+    removed: list[str],
+    started: float,
+    version: str,
+    written: bool,
+    tokens: int = 0,
+) -> BuildReport:
+    return BuildReport(
+        documents=len(targets),
+        chunks=n_chunks,
+        embedded_documents=embedded_docs,
+        embedded_chunks=embedded_chunks,
+        reused_documents=len(targets) - embedded_docs,
+        reused_chunks=n_chunks - embedded_chunks,
+        removed=removed,
+        seconds=time.perf_counter() - started,
+        version=version,
+        written=written,
+        tokens=tokens,
+    )
+
+
+def _prepare(
+    client: Any, location: MilvusLocation, embedder: Embedder, params: ChunkParams, rebuild: bool
+) -> tuple[State, dict[str, Document]]:
+    """The collection's state after recovery, created when missing; uploads kept on a rebuild."""
+    salvaged: dict[str, Document] = {}
+    if client.has_collection(location.collection):
+        state = _raw_state(client, location)
+        if state is not None and (state.model, state.dim) != (embedder.name, embedder.dim):
+            if not rebuild:
+                raise IndexMismatchError(
+                    f"collection {location.collection!r} was built with {state.model} ({state.dim} dims) "
+                    f"but the configured model is {embedder.name} ({embedder.dim} dims); run "
+                    "`rag index --rebuild` to build it again, or set RAG_MILVUS_COLLECTION to another name"
+                )
+            salvaged = _uploads(client, location)
+            client.drop_collection(location.collection)
+        elif state is None:
+            raise IndexMismatchError(
+                f"collection {location.collection!r} at {location.uri} was not made by `rag index`; "
+                "set RAG_MILVUS_COLLECTION to another name"
+            )
+        else:
+            if rebuild:
+                salvaged = _uploads(client, location)
+            return _recover(client, location, state), salvaged
+    state = State(
+        model=embedder.name,
+        dim=embedder.dim,
+        tokenizer=TOKENIZER,
+        chunk_tokens=params.tokens,
+        chunk_overlap=params.overlap,
+        model_window=embedder.max_tokens,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    create_collection(client, location, embedder.dim)
+    _save_state(client, location, state)
+    return state, salvaged
+
+
+def _raw_state(client: Any, location: MilvusLocation) -> State | None:
+    raw = client.describe_collection(location.collection).get("properties", {}).get(STATE_KEY)
+    return None if raw is None else State(**json.loads(raw))
+
+
+def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
+    """Documents uploaded through the API, when the collection can still be read."""
+    try:
+        store = MilvusStore(client, location, read_state(client, location))
+    except IndexMissingError:
+        return {}
+    return {k: store.documents[k] for k in store.documents if _origin(store, k) == "upload"}
+
+
+def _origin(store: MilvusStore, doc_id: str) -> str | None:
+    return store.documents[doc_id].extra.get("origin")
+
+
+def _recover(client: Any, location: MilvusLocation, state: State) -> State:
+    """Delete a killed writer's uncommitted rows and replaced rows past their grace period."""
+    client.delete(location.collection, filter=f"gen > {state.committed}")
+    now = time.time()
+    keep = []
+    for retired in state.retiring:
+        if now - retired["at"] < RETIRE_GRACE_S:
+            keep.append(retired)
+            continue
+        docs = json.dumps(retired["docs"])
+        client.delete(location.collection, filter=f"doc_id in {docs} and gen < {retired['gen']}")
+    if len(keep) != len(state.retiring):
+        state = replace(state, retiring=keep)
+        _save_state(client, location, state)
+    return state
+
+
+def _light_documents(store: MilvusStore) -> dict[str, Document]:
+    """Each live document's record without its text: enough to see what changed."""
+    where = f"{live_filter(store.state, DOCUMENT)} and part == 0"
+    documents = {}
+    for row in store.iterate(where, ["record"]):
+        record = {k: v for k, v in row["record"].items() if k != "parts"}
+        documents[record["doc_id"]] = Document(**record, text="")
+    return dict(sorted(documents.items()))
+
+
+def _write_rows(
+    client: Any,
+    location: MilvusLocation,
+    embedder: Embedder,
+    documents: dict[str, Document],
+    gen: int,
+    params: ChunkParams,
+    batch_size: int,
+    progress: Progress | None,
+    lease: WriterLease,
+) -> dict[str, int]:
+    """Insert the documents' rows and their chunks' rows under `gen`, embedding as batches arrive."""
+    rows = [row for document in documents.values() for row in document_rows(document, gen, embedder.dim)]
+    for first in range(0, len(rows), INSERT_ROWS):
+        client.insert(location.collection, rows[first : first + INSERT_ROWS])
+    chunks = [
+        (document, chunk)
+        for document in documents.values()
+        for chunk in chunk_document(document, params.tokens, params.overlap)
+    ]
+    texts = [embedding_text(document, chunk) for document, chunk in chunks]
+    done = 0
+    for batch, vectors in embedder.embed_stream(texts, batch_size=batch_size):
+        batch_rows = [
+            chunk_row(chunks[i][0], chunks[i][1], texts[i], vector, gen)
+            for i, vector in zip(batch, vectors, strict=True)
+        ]
+        client.insert(location.collection, batch_rows)
+        done += len(batch_rows)
+        lease.renew()
+        if progress:
+            progress(done, len(texts))
+    client.flush(location.collection)  # the rows are durable before the commit makes them visible
+    return {
+        "chunks": len(chunks),
+        "tokens": sum(chunk.n_tokens for _, chunk in chunks),
+        "max_model_tokens": max((embedder.count_model_tokens(t) for t in texts), default=0),
+    }
+
+
+def _commit(
+    client: Any,
+    location: MilvusLocation,
+    state: State,
+    gen: int,
+    retired: list[str],
+    targets: dict[str, Document],
+    params: ChunkParams,
+    embedder: Embedder,
+    counts: dict[str, int],
+) -> State:
+    """Make generation `gen` the live one with a single property update."""
+    retiring = state.retiring
+    if retired:
+        retiring = [*retiring, {"gen": gen, "docs": retired, "at": time.time()}]
+    committed = replace(
+        state,
+        committed=gen,
+        retiring=retiring,
+        chunk_tokens=params.tokens,
+        chunk_overlap=params.overlap,
+        n_documents=len(targets),
+        max_model_tokens=max(counts["max_model_tokens"], state.max_model_tokens),
+        model_window=embedder.max_tokens,
+    )
+    rows = client.query(
+        location.collection,
+        filter=live_filter(committed),
+        output_fields=["count(*)"],
+        consistency_level="Strong",
+    )
+    committed = replace(committed, n_chunks=int(rows[0]["count(*)"]))
+    _save_state(client, location, committed)
+    return committed
+
+
+def _save_state(client: Any, location: MilvusLocation, state: State) -> None:
+    properties = {STATE_KEY: json.dumps(asdict(state))}
+    client.alter_collection_properties(location.collection, properties=properties)
+
+
+def _dead_here(lease: dict) -> bool:
+    """True when the lease's writer ran on this host and its process is gone (killed midway)."""
+    if lease.get("host") != socket.gethostname() or not isinstance(lease.get("pid"), int):
+        return False
+    try:
+        os.kill(lease["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+class WriterLease:
+    """One writer per collection: a lease in the collection property `numrag.writer`.
+
+    Milvus has no compare-and-set, so a writer writes its lease, waits a moment and reads it
+    back; the one whose lease is read back holds it. It lapses LEASE_S after the last renewal,
+    or at once when its process on this host is gone, so a killed writer blocks nobody for long."""
+
+    def __init__(
+        self,
+        client: Any,
+        location: MilvusLocation,
+        timeout: float,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.location = location
+        self.timeout = timeout
+        self.on_wait = on_wait
+        self.owner = f"pid {os.getpid()} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+    def __enter__(self) -> WriterLease:
+        if not self.client.has_collection(self.location.collection):
+            return self  # the first writer creates the collection; the lease starts with it
+        deadline = time.monotonic() + self.timeout
+        warned = False
+        while True:
+            holder = self._holder()
+            if holder is None or holder["owner"] == self.owner:
+                self._write(time.time() + LEASE_S)
+                time.sleep(0.05)
+                if (self._holder() or {}).get("owner") == self.owner:
+                    return self
+                continue
+            if time.monotonic() >= deadline:
+                raise IndexLockedError(
+                    f"another writer ({holder['owner']}) is writing collection {self.location.collection!r} "
+                    f"at {self.location.uri}; waited {self.timeout:.0f} s. Try again when it has finished "
+                    f"(its lease lapses {LEASE_S:.0f} s after its last batch if it died)"
+                )
+            if self.on_wait and not warned:
+                self.on_wait(f"waiting for another writer ({holder['owner']}) to finish…")
+                warned = True
+            time.sleep(0.2)
+
+    def renew(self) -> None:
+        """Extend the lease; called after each batch of a long write."""
+        self._write(time.time() + LEASE_S)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.client.has_collection(self.location.collection):
+            self.client.alter_collection_properties(self.location.collection, properties={WRITER_KEY: "{}"})
+
+    def _holder(self) -> dict | None:
+        properties = self.client.describe_collection(self.location.collection).get("properties", {})
+        lease = json.loads(properties.get(WRITER_KEY) or "{}")
+        if not lease or lease.get("expires", 0) < time.time() or _dead_here(lease):
+            return None
+        return lease
+
+    def _write(self, expires: float) -> None:
+        lease = json.dumps(
+            {"owner": self.owner, "expires": expires, "pid": os.getpid(), "host": socket.gethostname()}
+        )
+        self.client.alter_collection_properties(self.location.collection, properties={WRITER_KEY: lease})

@@ -1,0 +1,322 @@
+"""The store contract, on both backends: FAISS + bm25s on disk, and Milvus (milvus-lite here).
+
+Add, replace, delete, filters, hybrid search, what a reader sees while a writer works, a
+writer killed midway, and the errors a user can meet. The Milvus half needs the scale extra
+(`pip install 'numrag[scale]'`); without pymilvus it is skipped and says why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from eval.soak import rag_command
+from index.backends import StoreLocation, open_store, update_store
+from index.build import ChunkParams
+from index.errors import (
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    NotFoundError,
+    StoreConnectionError,
+)
+from index.ingest import document_from_text
+from index.lock import IndexLock
+from index.types import Chunk
+from rag.retrieve import Retriever
+from rag.types import Filters
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FUND_Q = "how big is the capacity fund?"
+HAS_MILVUS = importlib.util.find_spec("pymilvus") is not None and importlib.util.find_spec("milvus_lite")
+BACKENDS = [
+    "faiss",
+    pytest.param(
+        "milvus",
+        marks=pytest.mark.skipif(
+            not HAS_MILVUS, reason="pymilvus/milvus-lite missing: pip install 'numrag[scale]'"
+        ),
+    ),
+]
+
+
+def location_in(folder: Path, kind: str) -> StoreLocation:
+    return StoreLocation(kind=kind, index_dir=folder, milvus_uri=str(folder / "milvus.db"))  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def built(tmp_path, backend, embedder, corpus_documents):
+    """A fresh index of the bundled corpus in the backend: (location, store)."""
+    location = location_in(tmp_path / "index", backend)
+    store, report = update_store(location, embedder, files=corpus_documents, params=ChunkParams())
+    assert report.written and report.documents == len(corpus_documents)
+    return location, store
+
+
+def fund_article(text: str) -> str:
+    return f"Capacity fund update\n\n{text}\n"
+
+
+def test_build_lists_every_document_and_chunk(built, corpus_documents, built_index):
+    location, store = built
+    _, faiss_store = built_index
+    assert set(store.documents) == {d.doc_id for d in corpus_documents}
+    assert store.n_chunks == faiss_store.n_chunks  # the same chunker on both
+    assert store.chunk_counts() == faiss_store.chunk_counts()
+    reopened = open_store(location, model="all-MiniLM-L6-v2", dim=384)
+    assert reopened.version == store.version
+    assert (
+        reopened.documents["002_158f33fd42f0f3d5"].text == faiss_store.documents["002_158f33fd42f0f3d5"].text
+    )
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_search_finds_the_fund_sentence_in_002(built, embedder, mode):
+    _, store = built
+    hits = Retriever(store, embedder, mode=mode).search(FUND_Q, k=5)
+    assert any(
+        h.document.doc_id == "002_158f33fd42f0f3d5" and "2-billion-dollar" in h.chunk.text for h in hits
+    )
+    assert all(h.chunk.text == h.document.text[h.chunk.start : h.chunk.end] for h in hits)
+
+
+def test_filters_admit_the_same_documents_on_both_backends(built, embedder, built_index):
+    _, store = built
+    _, faiss_store = built_index
+    ids = sorted(faiss_store.documents)
+    cases = [
+        Filters(doc_ids=frozenset(ids[3:])),
+        Filters(published_after="2019-01-01"),
+        Filters(published_before="2017-12-31"),
+        Filters(
+            published_after="2019-06-01", published_before="2019-06-30"
+        ),  # a year-precision date overlaps
+    ]
+    for filters in cases:
+        expected = {d for d, doc in faiss_store.documents.items() if filters.admits(doc)}
+        hits = Retriever(store, embedder).search("trade between China and Kazakhstan", k=20, filters=filters)
+        assert hits, filters
+        assert {h.document.doc_id for h in hits} <= expected, filters
+    nothing = Filters(published_after="2030-01-01")
+    assert Retriever(store, embedder).search(FUND_Q, k=5, filters=nothing) == []
+
+
+def test_add_replace_and_delete_a_document(built, embedder):
+    location, _ = built
+    added = document_from_text("fund-note", fund_article("The Zephyr fund grew to 71.5 billion dollars."))
+    store, report = update_store(location, embedder, upserts=[added])
+    assert report.embedded_documents == 1 and "fund-note" in store.documents
+    assert report.reused_documents == 5
+    replaced = document_from_text(
+        "fund-note", fund_article("The Zephyr fund shrank to 3.25 billion dollars.")
+    )
+    store, _ = update_store(location, embedder, upserts=[replaced])
+    texts = [h.chunk.text for h in Retriever(store, embedder).search("Zephyr fund", k=10)]
+    assert any("3.25 billion" in t for t in texts) and not any("71.5 billion" in t for t in texts)
+    assert "71.5" not in store.documents["fund-note"].text
+    store, report = update_store(location, embedder, deletes=["fund-note"])
+    assert "fund-note" not in store.documents and report.removed == ["fund-note"]
+    assert all(
+        h.document.doc_id != "fund-note" for h in Retriever(store, embedder).search("capacity fund", k=20)
+    )
+    with pytest.raises(NotFoundError, match="fund-note"):
+        update_store(location, embedder, deletes=["fund-note"])
+
+
+def test_unchanged_files_write_nothing(built, embedder, corpus_documents):
+    location, store = built
+    again, report = update_store(location, embedder, files=corpus_documents)
+    assert not report.written and report.embedded_chunks == 0
+    assert again.version == store.version
+
+
+def test_a_reader_keeps_whole_documents_while_a_writer_replaces_them(built, embedder):
+    location, before = built
+    doc_id = "002_158f33fd42f0f3d5"
+    old_text = before.documents[doc_id].text
+    replacement = document_from_text(
+        doc_id, fund_article("The bilateral capacity fund holds 9 billion dollars.")
+    )
+    after, _ = update_store(location, embedder, upserts=[replacement])
+    # the reader that loaded the old version still sees the old document, chunks and text together
+    old_hits = Retriever(before, embedder).search(FUND_Q, k=5)
+    assert before.documents[doc_id].text == old_text
+    for hit in old_hits:
+        assert hit.chunk.text == hit.document.text[hit.chunk.start : hit.chunk.end]
+    assert any("2-billion-dollar" in h.chunk.text for h in old_hits if h.document.doc_id == doc_id)
+    new_hits = Retriever(after, embedder).search(FUND_Q, k=5)
+    of_doc = [h for h in new_hits if h.document.doc_id == doc_id]
+    assert of_doc and all("9 billion" in h.chunk.text for h in of_doc)
+    assert after.documents[doc_id].text != old_text
+
+
+def test_an_index_of_another_model_is_refused_with_the_fix(built):
+    location, _ = built
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        open_store(location, model="another-model", dim=768)
+
+
+def test_a_missing_index_says_how_to_build_one(tmp_path, backend):
+    with pytest.raises(IndexMissingError, match="rag index"):
+        open_store(location_in(tmp_path / "nothing", backend))
+
+
+def test_a_second_writer_waits_then_fails_clearly(built, embedder):
+    location, _ = built
+    added = document_from_text("late-note", fund_article("A late note of 4 billion dollars."))
+    if location.kind == "faiss":
+        holder = IndexLock(location.index_dir)
+    else:
+        from index.milvus_client import connect
+        from index.milvus_write import WriterLease
+
+        holder = WriterLease(connect(location.milvus), location.milvus, timeout=5)
+    with holder, pytest.raises(IndexLockedError, match="another (process|writer)"):
+        update_store(location, embedder, upserts=[added], lock_timeout=0.5)
+    store, _ = update_store(location, embedder, upserts=[added])  # released: the write goes through
+    assert "late-note" in store.documents
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_an_unreachable_milvus_is_named_with_the_fix():
+    location = StoreLocation(kind="milvus", milvus_uri="http://127.0.0.1:9")
+    with pytest.raises(StoreConnectionError, match=r"127\.0\.0\.1:9.*RAG_MILVUS_URI"):
+        open_store(location)
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_a_second_process_on_a_milvus_lite_file_is_told_why(tmp_path, embedder, corpus_documents):
+    location = location_in(tmp_path / "index", "milvus")
+    update_store(location, embedder, files=corpus_documents[:1])
+    env = {**os.environ, "RAG_STORE": "milvus", "RAG_MILVUS_URI": location.milvus.uri}
+    result = subprocess.run(
+        [*rag_command(), "info"], env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT
+    )
+    assert result.returncode != 0
+    assert "milvus-lite lets one process use a file" in result.stdout + result.stderr
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_rows_of_a_killed_write_stay_invisible_and_are_removed(built, embedder):
+    """What a writer killed after inserting and before committing leaves: rows above `committed`."""
+    location, before = built
+    if location.kind != "milvus":
+        pytest.skip("the FAISS store writes a version folder; tests/test_reliability_crash.py kills it")
+    from index.milvus_client import connect
+    from index.milvus_rows import chunk_row, document_rows
+    from index.milvus_store import open_milvus
+
+    client = connect(location.milvus)
+    ghost = document_from_text("ghost", fund_article("A ghost fund of 99 billion dollars."))
+    gen = before.state.committed + 1
+    client.insert(location.milvus.collection, document_rows(ghost, gen, 384))
+    vector = embedder.embed_batch(["A ghost fund of 99 billion dollars."])[0]
+    ghost_chunk = Chunk("ghost", "ghost#0", ghost.text, 0, len(ghost.text), n_tokens=9)
+    client.insert(location.milvus.collection, [chunk_row(ghost, ghost_chunk, ghost.text, vector, gen)])
+    reader = open_milvus(location.milvus)
+    assert "ghost" not in reader.documents
+    assert all(h.document.doc_id != "ghost" for h in Retriever(reader, embedder).search("ghost fund", k=10))
+    added = document_from_text("real-note", fund_article("A real fund of 5 billion dollars."))
+    store, _ = update_store(location, embedder, upserts=[added])
+    assert "ghost" not in store.documents and "real-note" in store.documents
+    rows = client.query(location.milvus.collection, filter='doc_id == "ghost"', output_fields=["count(*)"])
+    assert rows[0]["count(*)"] == 0
+
+
+def wal_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.rglob("*") if p.is_file() and "wal" in p.parts)
+
+
+@pytest.mark.slow
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_killing_rag_index_on_milvus_keeps_the_previous_version(tmp_path, embedder, corpus_documents):
+    """SIGKILL `rag index` while it inserts rows: the old version stays whole, the next write cleans up."""
+    from index.milvus_client import disconnect
+    from tests.test_reliability_crash import make_large_corpus
+
+    location = location_in(tmp_path / "index", "milvus")
+    update_store(location, embedder, files=corpus_documents)
+    db = Path(location.milvus.uri)
+    disconnect(location.milvus)  # milvus-lite lets one process open the file: the writer's turn
+    baseline = wal_bytes(db)
+    corpus = make_large_corpus(tmp_path / "corpus")
+    env = {**os.environ, "RAG_STORE": "milvus", "RAG_MILVUS_URI": str(db)}
+    process = subprocess.Popen(
+        [*rag_command(), "index", str(corpus)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None and wal_bytes(db) <= baseline + 20_000:
+        time.sleep(0.05)  # rows are being inserted once the write-ahead log grows
+    assert process.poll() is None, "the writer finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    store = open_store(location, model="all-MiniLM-L6-v2", dim=384)
+    assert set(store.documents) == {d.doc_id for d in corpus_documents}
+    assert store.n_chunks == sum(store.chunk_counts().values())
+    hits = Retriever(store, embedder).search("harvest bulletin wheat tonnes", k=10)
+    assert all(not h.document.doc_id.startswith("harvest") for h in hits)
+    store, report = update_store(location, embedder, files=corpus_documents)
+    state = json.loads(
+        store.client.describe_collection(location.milvus.collection)["properties"]["numrag.state"]
+    )
+    leftovers = store.client.query(
+        location.milvus.collection, filter=f"gen > {state['committed']}", output_fields=["count(*)"]
+    )
+    assert leftovers[0]["count(*)"] == 0
+    assert set(store.documents) == {d.doc_id for d in corpus_documents}
+
+
+@pytest.mark.slow
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_rag_serve_on_milvus_answers_the_canonical_question_with_the_faiss_citation(tmp_path, built_index):
+    """`RAG_STORE=milvus RAG_MILVUS_URI=./milvus.db`, built on start, answers over HTTP as FAISS does."""
+    import httpx
+
+    from eval.soak import free_port, start_server, stop_server, wait_until_healthy
+    from rag.engine import Engine, EngineConfig
+
+    faiss_dir, _ = built_index
+    expected = Engine(EngineConfig(index_dir=faiss_dir, model="all-MiniLM-L6-v2")).ask(FUND_Q)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    settings = {
+        "store": "milvus",
+        "milvus_uri": str(tmp_path / "milvus.db"),
+        "corpus_dir": str(PROJECT_ROOT / "corpus"),
+        "build_index_on_start": "true",
+    }
+    process = start_server(tmp_path / "unused", port, log, **settings)
+    try:
+        health = wait_until_healthy(process, f"http://127.0.0.1:{port}", log, timeout_s=600)
+        assert health["documents"] == 5
+        answer = httpx.post(f"http://127.0.0.1:{port}/ask", json={"question": FUND_Q}, timeout=120).json()
+    finally:
+        stop_server(process)
+    assert answer["answer"] == expected.answer == "$2 billion"
+    cited = answer["citations"][0]
+    assert (cited["doc_id"], cited["start"], cited["end"]) == (
+        expected.citations[0].doc_id,
+        expected.citations[0].start,
+        expected.citations[0].end,
+    )

@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index serve test eval bench browser lint clean train
+.PHONY: install install-scale index serve test test-scale eval bench browser lint clean train
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# the scale extra (Milvus, Ray Data), for RAG_STORE=milvus and `rag index --ray` (docs/scale.md)
+$(BIN)/.installed-scale: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[dev,scale]'
+	touch $@
+
+install-scale: $(BIN)/.installed-scale
 
 index: install
 	$(BIN)/rag index
@@ -37,7 +44,11 @@ browser:
 		else echo "chromium is missing and apt-get cannot run here; the browser test will be skipped"; fi; }
 
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not scale"
+
+# the Milvus half of the store contract tests, the Milvus crash test and Ray embedding
+test-scale: install-scale
+	$(BIN)/python -m pytest -q -m scale
 
 eval: install
 	$(BIN)/rag info >/dev/null 2>&1 || $(BIN)/rag index

@@ -50,3 +50,12 @@ def artifacts_dir() -> Path:
     """Where tests leave screenshots and reports for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test run on the Milvus backend needs the scale extra: mark it `scale` (fixture params'
+    own marks do not take part in `-m` selection)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "milvus":
+            item.add_marker(pytest.mark.scale)

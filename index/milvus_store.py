@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import numpy as np
 
-from index.errors import IndexCorruptError, StoreConnectionError
+from index.errors import IndexCorruptError, RagError, StoreConnectionError
 from index.milvus_client import (
     CHUNK,
     DOCUMENT,
@@ -34,6 +35,9 @@ from index.types import Chunk, Document
 from index.vectors import HNSW_EF_SEARCH  # the same search breadth as the FAISS HNSW index
 
 DOCUMENT_CACHE = 4096
+# how often a loaded store asks whether another process has committed (well inside the 60 s that
+# replaced rows are kept for readers: index/milvus_write.py RETIRE_GRACE_S)
+REFRESH_S = 1.0
 Fusion = Literal["rrf", "weighted"]
 
 
@@ -51,11 +55,24 @@ class MilvusStore:
         self._chunks = Chunks(DOCUMENT_CACHE * 4)
         self._frequencies: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._checked = time.monotonic()
         self.documents = MilvusDocuments(self)
 
     @property
     def n_chunks(self) -> int:
         return self.state.n_chunks
+
+    def newer_generation(self) -> bool:
+        """True when a writer (this process or another) has committed since this store was loaded;
+        asked at most once per REFRESH_S, so a serving process picks up others' writes in time."""
+        now = time.monotonic()
+        if now - self._checked < REFRESH_S:
+            return False
+        self._checked = now
+        try:
+            return read_state(self.client, self.location).committed != self.state.committed
+        except RagError:  # the reload will report it; until then keep serving what is loaded
+            return False
 
     def scope(self, filters: Any) -> str | None:
         """The Milvus filter of rag.types.Filters (None when it admits everything)."""

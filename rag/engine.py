@@ -96,6 +96,7 @@ class Engine:
         self.embedder = embedder or load_embedder(config.model, config.device)
         self.reader = reader or load_reader(config.reader_dir, config.device)
         self._write_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         # shared by every index version this engine swaps in: an upload keeps the vectors computed so far
         self._query_cache = VectorCache(QUERY_CACHE_SIZE)
         self._state = self._make_state(
@@ -113,6 +114,21 @@ class Engine:
         answerer = Answerer(retriever, self.reader, time_aware=self.config.time_aware)
         return _State(store, retriever, answerer, LRUCache(self.config.answer_cache))
 
+    def _current(self) -> _State:
+        """The state to read from: reloaded first when another process has committed a newer
+        generation of a shared store (Milvus; a FAISS folder is reloaded by restarting)."""
+        state = self._state
+        newer = getattr(state.store, "newer_generation", None)
+        if newer is None or not newer() or not self._refresh_lock.acquire(blocking=False):
+            return state
+        try:
+            store = open_store(self.config.location, model=self.embedder.name, dim=self.embedder.dim)
+            if store.version != self._state.store.version:  # not overtaken by a write of its own
+                self._state = self._make_state(store)
+        finally:
+            self._refresh_lock.release()
+        return self._state
+
     @property
     def store(self) -> Store:
         return self._state.store
@@ -127,7 +143,7 @@ class Engine:
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """Answer a question from the current index version (through the LLM when configured)."""
-        state = self._state
+        state = self._current()
         if self.config.llm is not None:  # not cached: a reply that failed this time may work next time
             return GenerativeAnswerer(state.answerer, self.config.llm).ask(question, k=k, filters=filters)
         key = (question, k, filters)
@@ -141,7 +157,7 @@ class Engine:
         self, question: str, k: int = 5, filters: Filters | None = None
     ) -> tuple[Answer, Reading | None]:
         """The answer `ask` gives, uncached, with the reading it came from (None through an LLM)."""
-        state = self._state
+        state = self._current()
         if self.config.llm is not None:
             return self.ask(question, k=k, filters=filters), None
         return state.answerer.ask_and_read(question, k=k, filters=filters)
@@ -152,7 +168,7 @@ class Engine:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Ranked chunks for a query from the current index version."""
-        return self._state.retriever.search(query, k=k, filters=filters)
+        return self._current().retriever.search(query, k=k, filters=filters)
 
     def upsert(self, documents: list[Document]) -> BuildReport:
         """Add or replace documents; the new version is written atomically, then swapped in."""

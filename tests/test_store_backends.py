@@ -320,3 +320,24 @@ def test_rag_serve_on_milvus_answers_the_canonical_question_with_the_faiss_citat
         expected.citations[0].start,
         expected.citations[0].end,
     )
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_a_serving_engine_picks_up_another_writers_commit(tmp_path, embedder, corpus_documents):
+    """Several `rag serve` processes share one Milvus: each sees the others' writes within a second."""
+    from rag.engine import Engine, EngineConfig
+
+    location = location_in(tmp_path / "index", "milvus")
+    update_store(location, embedder, files=corpus_documents)
+    config = EngineConfig(
+        index_dir=location.index_dir, model="all-MiniLM-L6-v2", store="milvus", milvus_uri=location.milvus_uri
+    )
+    engine = Engine(config, embedder=embedder)
+    before = engine.store.version
+    note = document_from_text("quarry-note", fund_article("The Quarry fund holds 6.75 billion dollars."))
+    update_store(location, embedder, upserts=[note])  # another writer: not through this engine
+    time.sleep(1.1)
+    hits = engine.search("Quarry fund", k=5)
+    assert engine.store.version != before
+    assert any(h.document.doc_id == "quarry-note" for h in hits)

@@ -40,6 +40,18 @@ SoakOption = Annotated[
 ]
 
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Instead: FAISS beside this store (milvus) on the same chunks, and Ray embedding; "
+        "the result replaces the Stores section of the --doc file",
+        show_default=False,
+    ),
+]
+ChunksOption = Annotated[int, typer.Option("--chunks", min=100, help="Chunks in each store for --store")]
+
+
 def bench(
     quick: QuickOption = False,
     as_json: JsonOption = False,
@@ -50,8 +62,13 @@ def bench(
     device: DeviceOption = "cpu",
     soak: SoakOption = None,
     index_dir: IndexDirOption = None,
+    store: StoreOption = None,
+    chunks: ChunksOption = 100_000,
 ) -> None:
     """Measure indexing, store scale, query latency, HTTP load and cold start; compare with a baseline."""
+    if store is not None:
+        _run_stores(store, 5_000 if quick and chunks == 100_000 else chunks, as_json, doc or DOC_PATH)
+        return
     if soak is not None:
         _run_soak(soak, index_dir, as_json, doc or DOC_PATH)
         return
@@ -106,6 +123,26 @@ def _command(quick: bool, squad: Path | None, clients: int, duration: float | No
     if duration is not None:
         parts += ["--duration", f"{duration:g}"]
     return " ".join(parts)
+
+
+STORES_HEADING = "## Stores: FAISS and Milvus"
+
+
+def _run_stores(store: str, chunks: int, as_json: bool, doc: Path) -> None:
+    """bench/stores.py: FAISS beside milvus-lite on the same chunks, and Ray embedding."""
+    from bench import stores
+
+    if store != "milvus":
+        raise typer.BadParameter(f"--store takes milvus (FAISS runs beside it), not {store!r}")
+    results = stores.compare_stores(chunks, settings_with().model, say=_to_stderr)
+    command = f"rag bench --store milvus --chunks {chunks}"
+    print(
+        json.dumps({**stores.summary(results), "details": results}, indent=2)
+        if as_json
+        else stores.render_markdown(results, command)
+    )
+    write_section(doc, STORES_HEADING, stores.render_markdown(results, command))
+    print(f"wrote the stores section of {doc}", file=sys.stderr)
 
 
 def _run_soak(minutes: float, index_dir: Path | None, as_json: bool, doc: Path | None) -> None:

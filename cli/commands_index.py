@@ -34,7 +34,8 @@ def index(
             "--ray",
             metavar="[ADDRESS]",
             help="Embed on Ray Data actors: a bare --ray starts a local Ray, an ADDRESS (auto, "
-            "host:6379, ray://host:10001) joins a cluster. Needs pip install 'numrag[scale]'",
+            "host:6379, ray://host:10001) joins a cluster. Needs the scale extra: "
+            "pip install 'numrag\\[scale]'",
             show_default=False,
         ),
     ] = None,

@@ -341,3 +341,15 @@ def test_a_serving_engine_picks_up_another_writers_commit(tmp_path, embedder, co
     hits = engine.search("Quarry fund", k=5)
     assert engine.store.version != before
     assert any(h.document.doc_id == "quarry-note" for h in hits)
+
+
+@pytest.mark.skipif(
+    bool(HAS_MILVUS), reason="the scale extra is installed here; this checks the lean install"
+)
+def test_milvus_without_the_scale_extra_says_how_to_install_it(tmp_path):
+    env = {**os.environ, "RAG_STORE": "milvus", "RAG_INDEX_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [*rag_command(), "info"], env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT
+    )
+    assert result.returncode == 1
+    assert "pip install 'numrag[scale]'" in result.stderr  # brackets and all: not eaten as markup

@@ -73,7 +73,7 @@ def update_index(
         targets = _target_documents(old_docs, files, upserts, deletes)
         if not targets:
             raise InputError(_empty_index_message(deletes))
-        reusable = previous if previous and _same_params(previous.manifest, params) else None
+        reusable = previous if previous and same_params(previous.manifest, params) else None
         chunks, vectors, counts = _assemble(targets, reusable, embedder, params, batch_size, progress)
         removed = sorted(set(old_docs) - set(targets))
         changed = rebuild or previous is None or counts["embedded_docs"] > 0 or bool(removed)
@@ -81,20 +81,45 @@ def update_index(
         if changed or store is None:
             store = _make_store(targets, chunks, vectors, embedder, params, previous, counts)
             store.save(index_dir)
-    report = BuildReport(
-        documents=len(targets),
-        chunks=len(chunks),
-        embedded_documents=counts["embedded_docs"],
-        embedded_chunks=counts["embedded_chunks"],
-        reused_documents=len(targets) - counts["embedded_docs"],
-        reused_chunks=len(chunks) - counts["embedded_chunks"],
-        removed=removed,
-        seconds=time.perf_counter() - started,
-        version=store.version,
-        written=changed,
-        tokens=counts["tokens"],
+    report = build_report(
+        len(targets),
+        len(chunks),
+        counts["embedded_docs"],
+        counts["embedded_chunks"],
+        removed,
+        started,
+        store.version,
+        changed,
+        counts["tokens"],
     )
     return store, report
+
+
+def build_report(
+    documents: int,
+    chunks: int,
+    embedded_documents: int,
+    embedded_chunks: int,
+    removed: list[str],
+    started: float,
+    version: str,
+    written: bool,
+    tokens: int = 0,
+) -> BuildReport:
+    """What a write did (any store): what was embedded, what was reused, what went."""
+    return BuildReport(
+        documents=documents,
+        chunks=chunks,
+        embedded_documents=embedded_documents,
+        embedded_chunks=embedded_chunks,
+        reused_documents=documents - embedded_documents,
+        reused_chunks=chunks - embedded_chunks,
+        removed=removed,
+        seconds=time.perf_counter() - started,
+        version=version,
+        written=written,
+        tokens=tokens,
+    )
 
 
 def _load_previous(index_dir: Path, embedder: Embedder) -> IndexStore | None:
@@ -144,7 +169,7 @@ def _empty_index_message(deletes: Sequence[str]) -> str:
     return "there are no documents to index; give at least one .txt, .md or .html article"
 
 
-def _same_params(manifest: Manifest, params: ChunkParams) -> bool:
+def same_params(manifest: Manifest, params: ChunkParams) -> bool:
     return (manifest.chunk_tokens, manifest.chunk_overlap) == (params.tokens, params.overlap)
 
 

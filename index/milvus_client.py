@@ -154,16 +154,27 @@ def read_state(client: Any, location: MilvusLocation) -> State:
         raise IndexMissingError(
             f"no collection {location.collection!r} at {location.uri}; build one with `rag index`"
         )
-    properties = client.describe_collection(location.collection).get("properties", {})
-    raw = properties.get(STATE_KEY)
-    if raw is None:
+    state = stored_state(client, location)
+    if state is None:
         raise IndexCorruptError(
             f"collection {location.collection!r} at {location.uri} was not made by `rag index` (it has "
             f"no {STATE_KEY} property); choose another RAG_MILVUS_COLLECTION or {REBUILD_HINT}"
         )
+    if state.committed == 0:
+        raise IndexMissingError(
+            f"collection {location.collection!r} at {location.uri} holds no finished write; "
+            "build it with `rag index`"
+        )
+    return state
+
+
+def stored_state(client: Any, location: MilvusLocation) -> State | None:
+    """The state property of an existing collection, checked; None when it has none."""
+    raw = client.describe_collection(location.collection).get("properties", {}).get(STATE_KEY)
+    if raw is None:
+        return None
     try:
-        values = json.loads(raw)
-        state = State(**values)
+        state = State(**json.loads(raw))
     except (ValueError, TypeError) as exc:
         message = f"{STATE_KEY} of {location.collection!r} is damaged ({exc}); {REBUILD_HINT}"
         raise IndexCorruptError(message) from exc
@@ -171,11 +182,6 @@ def read_state(client: Any, location: MilvusLocation) -> State:
         raise IndexMismatchError(
             f"collection {location.collection!r} has format version {state.format_version}, but this "
             f"program reads version {FORMAT_VERSION}; {REBUILD_HINT}"
-        )
-    if state.committed == 0:
-        raise IndexMissingError(
-            f"collection {location.collection!r} at {location.uri} holds no finished write; "
-            "build it with `rag index`"
         )
     return state
 

@@ -39,6 +39,7 @@ DOCUMENT_CACHE = 4096
 # replaced rows are kept for readers: index/milvus_write.py RETIRE_GRACE_S)
 REFRESH_S = 1.0
 Fusion = Literal["rrf", "weighted"]
+HIT_FIELDS = ["record"]  # what a search returns of each hit: its chunk record
 
 
 class MilvusStore:
@@ -90,7 +91,7 @@ class MilvusStore:
 
     def dense_search(self, vector: np.ndarray, depth: int, scope: str | None) -> dict[str, float]:
         """Cosine scores of the `depth` nearest live chunks."""
-        hits = self._search([np.asarray(vector, dtype=np.float32).tolist()], "vector", depth, scope)
+        hits = self._search(_vector_data(vector), "vector", depth, scope)
         return {hit["id"]: float(hit["distance"]) for hit in hits}
 
     def lexical_search(self, query: str, depth: int, scope: str | None) -> dict[str, float]:
@@ -115,14 +116,18 @@ class MilvusStore:
         where = self._where(scope)
         requests = [
             AnnSearchRequest(
-                data=[np.asarray(vector, dtype=np.float32).tolist()],
+                data=_vector_data(vector),
                 anns_field="vector",
-                param={"metric_type": "COSINE", "params": {"ef": max(HNSW_EF_SEARCH, depth)}},
+                param=_search_params("vector", depth),
                 limit=depth,
                 expr=where,
             ),
             AnnSearchRequest(
-                data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth, expr=where
+                data=[query],
+                anns_field="sparse",
+                param=_search_params("sparse", depth),
+                limit=depth,
+                expr=where,
             ),
         ]
         ranker = RRFRanker(60) if fusion == "rrf" else WeightedRanker(dense_weight, 1 - dense_weight)
@@ -132,16 +137,11 @@ class MilvusStore:
             requests,
             ranker,
             limit=k,
-            output_fields=["record", "doc_id"],
+            output_fields=HIT_FIELDS,
         )
-        hits = list(result[0]) if result else []
-        self._remember(hits)
-        return {hit["id"]: float(hit["distance"]) for hit in hits}
+        return {hit["id"]: float(hit["distance"]) for hit in self._remember(result)}
 
     def _search(self, data: list, field_name: str, depth: int, scope: str | None) -> list[dict]:
-        params = {"metric_type": "BM25"} if field_name == "sparse" else {"metric_type": "COSINE"}
-        if field_name == "vector":
-            params["params"] = {"ef": max(HNSW_EF_SEARCH, depth)}
         result = self._call(
             self.client.search,
             self.location.collection,
@@ -149,16 +149,17 @@ class MilvusStore:
             anns_field=field_name,
             limit=depth,
             filter=self._where(scope),
-            search_params=params,
-            output_fields=["record", "doc_id"],
+            search_params=_search_params(field_name, depth),
+            output_fields=HIT_FIELDS,
         )
-        hits = list(result[0]) if result else []
-        self._remember(hits)
-        return hits
+        return self._remember(result)
 
-    def _remember(self, hits: list[dict]) -> None:
+    def _remember(self, result: Any) -> list[dict]:
+        """The hits of a one-query result, their chunk records kept for `chunk`."""
+        hits = list(result[0]) if result else []
         for hit in hits:
             self._chunks.put(hit["id"], Chunk(**hit["entity"]["record"]))
+        return hits
 
     def chunk(self, key: str) -> Chunk:
         """The chunk of a row key that a search returned."""
@@ -246,6 +247,17 @@ class MilvusStore:
                 f"Milvus at {self.location.uri} failed a {method.__name__} on "
                 f"{self.location.collection!r}: {exc}"
             ) from exc
+
+
+def _search_params(field_name: str, depth: int) -> dict:
+    """Search parameters of the BM25 field, or of the HNSW vector field at breadth `depth`."""
+    if field_name == "sparse":
+        return {"metric_type": "BM25"}
+    return {"metric_type": "COSINE", "params": {"ef": max(HNSW_EF_SEARCH, depth)}}
+
+
+def _vector_data(vector: np.ndarray) -> list[list[float]]:
+    return [np.asarray(vector, dtype=np.float32).tolist()]
 
 
 class Chunks:

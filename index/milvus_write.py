@@ -24,7 +24,9 @@ from index.build import (
     Progress,
     _empty_index_message,
     _target_documents,
+    build_report,
     embedding_text,
+    same_params,
 )
 from index.chunk import chunk_document
 from index.embed import Embedder
@@ -39,6 +41,7 @@ from index.milvus_client import (
     live_filter,
     load,
     read_state,
+    stored_state,
 )
 from index.milvus_rows import chunk_row, create_collection, document_rows
 from index.milvus_store import MilvusStore
@@ -76,8 +79,7 @@ def update_milvus(
         targets = _target_documents(old, files, upserts, deletes)
         if not targets:
             raise InputError(_empty_index_message(deletes))
-        same_params = (state.chunk_tokens, state.chunk_overlap) == (params.tokens, params.overlap)
-        everything = rebuild or not same_params or reader is None
+        everything = rebuild or reader is None or not same_params(state.manifest(), params)
         changed = {
             doc_id: document
             for doc_id, document in targets.items()
@@ -86,48 +88,23 @@ def update_milvus(
         removed = sorted(set(old) - set(targets))
         if not changed and not removed:
             assert reader is not None  # a first write always has something to write
-            return reader, _report(targets, 0, 0, reader.n_chunks, [], started, reader.version, False)
+            unchanged = build_report(len(targets), reader.n_chunks, 0, 0, [], started, reader.version, False)
+            return reader, unchanged
         gen = state.committed + 1
         counts = _write_rows(client, location, embedder, changed, gen, params, batch_size, progress, lease)
         retired = sorted((set(changed) & set(old)) | set(removed)) if state.committed else []
         committed = _commit(client, location, state, gen, retired, targets, params, embedder, counts)
     store = MilvusStore(client, location, committed)
-    return store, _report(
-        targets,
+    return store, build_report(
+        len(targets),
+        committed.n_chunks,
         len(changed),
         counts["chunks"],
-        committed.n_chunks,
         removed,
         started,
         store.version,
         True,
         counts["tokens"],
-    )
-
-
-def _report(
-    targets: dict[str, Document],
-    embedded_docs: int,
-    embedded_chunks: int,
-    n_chunks: int,
-    removed: list[str],
-    started: float,
-    version: str,
-    written: bool,
-    tokens: int = 0,
-) -> BuildReport:
-    return BuildReport(
-        documents=len(targets),
-        chunks=n_chunks,
-        embedded_documents=embedded_docs,
-        embedded_chunks=embedded_chunks,
-        reused_documents=len(targets) - embedded_docs,
-        reused_chunks=n_chunks - embedded_chunks,
-        removed=removed,
-        seconds=time.perf_counter() - started,
-        version=version,
-        written=written,
-        tokens=tokens,
     )
 
 
@@ -137,7 +114,7 @@ def _prepare(
     """The collection's state after recovery, created when missing; uploads kept on a rebuild."""
     salvaged: dict[str, Document] = {}
     if client.has_collection(location.collection):
-        state = _raw_state(client, location)
+        state = stored_state(client, location)
         if state is not None and (state.model, state.dim) != (embedder.name, embedder.dim):
             if not rebuild:
                 raise IndexMismatchError(
@@ -170,22 +147,15 @@ def _prepare(
     return state, salvaged
 
 
-def _raw_state(client: Any, location: MilvusLocation) -> State | None:
-    raw = client.describe_collection(location.collection).get("properties", {}).get(STATE_KEY)
-    return None if raw is None else State(**json.loads(raw))
-
-
 def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
-    """Documents uploaded through the API, when the collection can still be read."""
+    """Documents uploaded through the API, when the collection can still be read (only their text
+    is fetched)."""
     try:
         store = MilvusStore(client, location, read_state(client, location))
     except IndexMissingError:
         return {}
-    return {k: store.documents[k] for k in store.documents if _origin(store, k) == "upload"}
-
-
-def _origin(store: MilvusStore, doc_id: str) -> str | None:
-    return store.documents[doc_id].extra.get("origin")
+    light = _light_documents(store)
+    return {k: store.documents[k] for k, d in light.items() if d.extra.get("origin") == "upload"}
 
 
 def _recover(client: Any, location: MilvusLocation, state: State) -> State:

@@ -70,10 +70,16 @@ class Embedder(ABC):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        done = 0
         for batch, embedded in self.embed_stream(texts, batch_size):
             vectors[batch] = embedded
+            done += len(batch)
             if on_batch:
                 on_batch(len(batch))
+        if done != len(texts):  # a distributed embedder can lose a batch (index/ray_embed.py)
+            raise ModelError(
+                f"{self.name} returned {done} vectors for {len(texts)} texts; run the embedding again"
+            )
         return vectors
 
     def embed_stream(

@@ -85,17 +85,9 @@ class RayEmbedder(Embedder):
         batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """Embed texts on the actor pool, calling on_batch(n_done) as each batch arrives."""
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        done = 0
-        for rows, embedded in self.embed_stream(texts, batch_size):
-            vectors[rows] = embedded
-            done += len(rows)
-            if on_batch:
-                on_batch(len(rows))
-        if done != len(texts):
-            raise ModelError(f"Ray returned {done} vectors for {len(texts)} texts; run the embedding again")
-        return vectors
+        """Embed texts on the actor pool (batches of this embedder's size unless given), calling
+        on_batch(n_done) as each batch arrives."""
+        return super().embed_many(texts, batch_size or self.batch_size, on_batch)
 
     def embed_stream(
         self, texts: Sequence[str], batch_size: int | None = None

@@ -78,7 +78,7 @@ def _milvus(
     from index.milvus_client import State, connect, disconnect, load
     from index.milvus_rows import chunk_row, create_collection, document_rows
     from index.milvus_store import MilvusStore
-    from index.milvus_write import _save_state
+    from index.milvus_write import save_state
 
     built = synthetic_store(base, n_chunks).store  # the same rows FAISS got
     location = StoreLocation("milvus", folder, str(folder / "bench.db")).milvus
@@ -99,7 +99,7 @@ def _milvus(
     load(client, location)
     index_s = time.perf_counter() - started
     state = State(base.manifest.model, embedder.dim, "", 192, 32, committed=1, n_chunks=n_chunks)
-    _save_state(client, location, state)
+    state = save_state(client, location, state)
     store = MilvusStore(client, location, state)
     figures = {
         "index_s": round(index_s, 2),

@@ -1,17 +1,24 @@
 """Reaching a Milvus index: where it is, what its collection says about itself, which rows are live.
 
-Milvus has no multi-row transaction, so a write commits by one collection-property update
-(`numrag.state`): it raises `committed` to its generation and lists the documents it replaced
-under `retiring`. `live_filter` is the scalar filter of the rows live at a generation; every
-search and lookup of index/milvus_store.py goes through it.
+Milvus has no multi-row transaction, so a write commits by inserting one row: a state row
+(kind STATE) that raises `committed` to its generation and lists the documents it replaced under
+`retiring`. The state row with the highest serial is the collection's state; inserting one row is
+atomic in every Milvus, where a collection-property update is not implemented by all (milvus-lite
+2.5 has none). `live_filter` is the scalar filter of the rows live at a generation; every search
+and lookup of index/milvus_store.py goes through it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +33,8 @@ from index.errors import (
 )
 from index.store import FORMAT_VERSION, Manifest
 
-STATE_KEY = "numrag.state"
-WRITER_KEY = "numrag.writer"
 DEFAULT_COLLECTION = "numrag"
-CHUNK, DOCUMENT = 0, 1
+CHUNK, DOCUMENT, STATE, LEASE = 0, 1, 2, 3  # the row kinds; searches see only CHUNK rows
 CONNECT_TIMEOUT_S = 10.0
 INSTALL_HINT = "install the scale extra: pip install 'numrag[scale]'"
 
@@ -46,10 +51,29 @@ class MilvusLocation:
     def is_lite(self) -> bool:
         return not self.uri.startswith(("http://", "https://", "tcp://", "unix:"))
 
+    @property
+    def is_python_lite(self) -> bool:
+        """milvus-lite 3, a pure-Python engine in this process."""
+        return self.is_lite and lite_major() >= 3
+
+    @property
+    def is_compiled_lite(self) -> bool:
+        """milvus-lite 2.5, Milvus's compiled engine in a child process: a server in most ways, but
+        without HNSW, TEXT_MATCH or collection properties."""
+        return self.is_lite and not self.is_python_lite
+
+
+def lite_major() -> int:
+    """The installed milvus-lite's major version (0 when it is not installed)."""
+    try:
+        return int(metadata.version("milvus-lite").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return 0
+
 
 @dataclass(frozen=True)
 class State:
-    """What the collection says about itself (the collection property STATE_KEY)."""
+    """What the collection says about itself: the record of its newest STATE row."""
 
     model: str
     dim: int
@@ -64,6 +88,7 @@ class State:
     created: str = ""
     retiring: list[dict[str, Any]] = field(default_factory=list)  # [{"gen", "docs", "at"}]
     format_version: int = FORMAT_VERSION
+    serial: int = 0  # raised by every save; the newest state row wins
 
     def manifest(self) -> Manifest:
         """The FAISS store's manifest shape, for code that describes either backend."""
@@ -109,23 +134,44 @@ def disconnect(location: MilvusLocation) -> None:
 
 
 def _new_client(location: MilvusLocation) -> Any:
-    # pymilvus logs each failed call with a traceback; the errors raised here carry its message
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
-    if location.is_lite:  # its in-process gRPC server logs calls it does not implement (index-build waits)
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    if location.is_lite:  # milvus-lite makes the file, not its folder
-        Path(location.uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
     except ImportError as exc:
         raise ModelError(f"RAG_STORE=milvus needs pymilvus; {INSTALL_HINT}") from exc
+    # pymilvus logs each failed call with a traceback, and warns that iterators on milvus-lite take
+    # their timestamp from the client; the errors raised here carry its message. (Set after the
+    # import: importing pymilvus configures its loggers.)
+    for name in ("pymilvus", "pymilvus.milvus_client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if location.is_lite:  # milvus-lite 3's in-process gRPC server logs calls it does not implement
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        Path(location.uri).expanduser().parent.mkdir(parents=True, exist_ok=True)  # it makes no folder
     try:
-        return MilvusClient(uri=location.uri, token=location.token or "", timeout=CONNECT_TIMEOUT_S)
+        with _server_log(location):
+            return MilvusClient(uri=location.uri, token=location.token or "", timeout=CONNECT_TIMEOUT_S)
     except MilvusException as exc:
         raise _connection_error(location, exc) from exc
     except Exception as exc:  # grpc and file errors do not share a base class
         raise _connection_error(location, exc) from exc
+
+
+@contextmanager
+def _server_log(location: MilvusLocation) -> Iterator[None]:
+    """milvus-lite 2.5 starts its engine as a child process that inherits standard error and logs
+    every index commit there; point the child's standard error at `<file>.log` beside the data."""
+    if not location.is_compiled_lite:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(f"{Path(location.uri).expanduser()}.log", "ab") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _connection_error(location: MilvusLocation, exc: Exception) -> Exception:
@@ -158,7 +204,7 @@ def read_state(client: Any, location: MilvusLocation) -> State:
     if state is None:
         raise IndexCorruptError(
             f"collection {location.collection!r} at {location.uri} was not made by `rag index` (it has "
-            f"no {STATE_KEY} property); choose another RAG_MILVUS_COLLECTION or {REBUILD_HINT}"
+            f"no state row); choose another RAG_MILVUS_COLLECTION or {REBUILD_HINT}"
         )
     if state.committed == 0:
         raise IndexMissingError(
@@ -169,14 +215,29 @@ def read_state(client: Any, location: MilvusLocation) -> State:
 
 
 def stored_state(client: Any, location: MilvusLocation) -> State | None:
-    """The state property of an existing collection, checked; None when it has none."""
-    raw = client.describe_collection(location.collection).get("properties", {}).get(STATE_KEY)
-    if raw is None:
+    """The newest state row of an existing collection, checked; None when it has none (or when the
+    collection has not our schema)."""
+    from pymilvus.exceptions import MilvusException
+
+    fields = {f["name"] for f in client.describe_collection(location.collection).get("fields", [])}
+    if not {"kind", "part", "record"} <= fields:
         return None
     try:
-        state = State(**json.loads(raw))
+        rows = client.query(
+            location.collection,
+            filter=f"kind == {STATE}",
+            output_fields=["part", "record"],
+            consistency_level="Strong",
+        )
+    except MilvusException as exc:
+        raise StoreConnectionError(f"Milvus at {location.uri} failed to read the state: {exc}") from exc
+    if not rows:
+        return None
+    newest = max(rows, key=lambda row: row["part"])
+    try:
+        state = State(**newest["record"])
     except (ValueError, TypeError) as exc:
-        message = f"{STATE_KEY} of {location.collection!r} is damaged ({exc}); {REBUILD_HINT}"
+        message = f"the state row of {location.collection!r} is damaged ({exc}); {REBUILD_HINT}"
         raise IndexCorruptError(message) from exc
     if state.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -203,7 +264,8 @@ def live_filter(state: State, kind: int = CHUNK) -> str:
     parts = [f"kind == {kind}", f"gen <= {state.committed}"]
     for retired in state.retiring:
         if retired["gen"] <= state.committed and retired["docs"]:
-            parts.append(f"not (doc_id in {quoted(retired['docs'])} and gen < {retired['gen']})")
+            # not (replaced and older), in the form every Milvus parses (2.5's segcore has no `not (...)`)
+            parts.append(f"(doc_id not in {quoted(retired['docs'])} or gen >= {retired['gen']})")
     return " and ".join(parts)
 
 

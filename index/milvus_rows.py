@@ -4,6 +4,9 @@
                           Function fills `sparse`), its unit vector (HNSW, cosine), its record
     kind 1, a document    its record (title, date, hash, ...) and its cleaned text in `body`,
                           split over parts when longer than one VARCHAR holds
+    kind 2, the state     the collection's State (index/milvus_client.py) in `record`, its
+                          serial in `part`; a write commits by inserting one
+    kind 3, a lease       a writer's claim on the collection (index/milvus_write.py WriterLease)
 
 Every row carries `gen`, the write that inserted it; the primary key is "<chunk id>@<gen>", so
 a document's old and new rows never share a key.
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.milvus_client import CHUNK, DOCUMENT, MilvusLocation, quoted
+from index.milvus_client import CHUNK, DOCUMENT, LEASE, STATE, MilvusLocation, State, quoted
 from index.types import Chunk, Document, period_bounds
 from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
 
@@ -52,7 +55,6 @@ def document_rows(document: Document, gen: int, dim: int) -> list[dict]:
     parts = [text[i : i + BODY_PART_CHARS] for i in range(0, len(text), BODY_PART_CHARS)] or [""]
     record = {k: v for k, v in asdict(document).items() if k != "text"}
     first, last = _published_numbers(document.published)
-    placeholder = [1.0] + [0.0] * (dim - 1)  # a document row needs a vector; searches never see it
     return [
         {
             "id": f"{document.doc_id}@{gen}/d{number}",
@@ -65,10 +67,44 @@ def document_rows(document: Document, gen: int, dim: int) -> list[dict]:
             "text": "",
             "body": body,
             "record": {**record, "parts": len(parts)} if number == 0 else {},
-            "vector": placeholder,
+            "vector": _placeholder(dim),
         }
         for number, body in enumerate(parts)
     ]
+
+
+def state_row(state: State, dim: int) -> dict:
+    """The row that makes `state` the collection's state (the newest serial wins)."""
+    return _meta_row(STATE, f"state@{state.serial}", state.serial, state.committed, asdict(state), dim)
+
+
+def lease_row(key: str, lease: dict, dim: int) -> dict:
+    """A writer's lease row; one per writer, replaced on renewal."""
+    return _meta_row(LEASE, lease_id(key), 0, 0, lease, dim)
+
+
+def lease_id(key: str) -> str:
+    return f"lease@{key}"
+
+
+def _meta_row(kind: int, key: str, part: int, gen: int, record: dict, dim: int) -> dict:
+    return {
+        "id": key,
+        "kind": kind,
+        "gen": gen,
+        "part": part,
+        "doc_id": "",
+        "published_first": -1,
+        "published_last": -1,
+        "text": "",
+        "body": "",
+        "record": record,
+        "vector": _placeholder(dim),
+    }
+
+
+def _placeholder(dim: int) -> list[float]:
+    return [1.0] + [0.0] * (dim - 1)  # a row needs a vector; searches never see non-chunk rows
 
 
 def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, gen: int) -> dict:
@@ -102,8 +138,18 @@ def _clip_utf8(text: str) -> str:
     return text if len(data) <= MAX_VARCHAR else data[:MAX_VARCHAR].decode("utf-8", "ignore")
 
 
+def dense_index(location: MilvusLocation) -> dict:
+    """The vector index: HNSW as the FAISS store's, except on milvus-lite 2.5 (local mode builds
+    only FLAT, IVF_FLAT and AUTOINDEX; FLAT is exact, so recall is 1)."""
+    if location.is_compiled_lite:
+        return {"index_type": "FLAT", "metric_type": "COSINE"}
+    params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
+    return {"index_type": "HNSW", "metric_type": "COSINE", "params": params}
+
+
 def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
-    """One collection per index: scalar fields for filters, HNSW cosine vectors, a BM25 Function."""
+    """One collection per index: scalar fields for filters, cosine vectors (HNSW; exact FLAT on
+    milvus-lite 2.5, whose local mode builds no HNSW), a BM25 Function."""
     from pymilvus import DataType, Function, FunctionType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -130,12 +176,7 @@ def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
         )
     )
     index_params = client.prepare_index_params()
-    index_params.add_index(
-        "vector",
-        index_type="HNSW",
-        metric_type="COSINE",
-        params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION},
-    )
+    index_params.add_index("vector", **dense_index(location))
     index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     for name in ("doc_id", "gen", "kind"):
         index_params.add_index(name, index_type="INVERTED")

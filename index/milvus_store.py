@@ -35,6 +35,7 @@ from index.types import Chunk, Document
 from index.vectors import HNSW_EF_SEARCH  # the same search breadth as the FAISS HNSW index
 
 DOCUMENT_CACHE = 4096
+MAX_TOPK = 16_384  # the most hits one Milvus search returns
 # how often a loaded store asks whether another process has committed (well inside the 60 s that
 # replaced rows are kept for readers: index/milvus_write.py RETIRE_GRACE_S)
 REFRESH_S = 1.0
@@ -45,11 +46,13 @@ HIT_FIELDS = ["record"]  # what a search returns of each hit: its chunk record
 class MilvusStore:
     """One loaded generation of a Milvus collection; the engine's view of the index."""
 
-    fuses = True  # the retriever leaves dense + BM25 fusion to Milvus's hybrid_search
-
     def __init__(self, client: Any, location: MilvusLocation, state: State) -> None:
         self.client = client
         self.location = location
+        # The retriever leaves dense + BM25 fusion to Milvus's hybrid_search and ranker, except on
+        # milvus-lite 2.5: its WeightedRanker normalises BM25 scores as distances (1 - 2/pi atan s),
+        # which ranks the best lexical match last, so the retriever fuses the two lists itself.
+        self.fuses = not location.is_compiled_lite
         self.state = state
         self.manifest = state.manifest()
         self.version = f"gen-{state.committed}"
@@ -203,20 +206,40 @@ class MilvusStore:
                 return self._frequencies[word]
         if not word.isalnum():  # the question's words are \\w tokens; anything else matches nothing
             return 0
-        rows = self._call(
-            self.client.query,
-            self.location.collection,
-            filter=f"{live_filter(self.state)} and TEXT_MATCH(text, '{word}')",
-            output_fields=["count(*)"],
-        )
-        frequency = int(rows[0]["count(*)"]) if rows else 0
+        if self.location.is_compiled_lite:
+            frequency = self._bm25_matches(word)
+        else:
+            rows = self._call(
+                self.client.query,
+                self.location.collection,
+                filter=f"{live_filter(self.state)} and TEXT_MATCH(text, '{word}')",
+                output_fields=["count(*)"],
+            )
+            frequency = int(rows[0]["count(*)"]) if rows else 0
         with self._lock:
             self._frequencies[word] = frequency
         return frequency
 
+    def _bm25_matches(self, word: str) -> int:
+        """Live chunks holding the word, counted as its BM25 hits (only they score above zero):
+        milvus-lite 2.5 parses no TEXT_MATCH. Exact up to MAX_TOPK, Milvus's largest result; a
+        word in more chunks than that counts MAX_TOPK (its IDF is then small either way)."""
+        result = self._call(
+            self.client.search,
+            self.location.collection,
+            data=[word],
+            anns_field="sparse",
+            limit=max(1, min(MAX_TOPK, self.state.n_chunks)),
+            filter=live_filter(self.state),
+            search_params=_search_params("sparse", 0),
+            output_fields=[],
+        )
+        return len(result[0]) if result else 0
+
     def iterate(self, where: str, fields: list[str], batch: int = 1000) -> Iterator[dict]:
-        """Every row matching where, in batches (query_iterator pages past Milvus's query limit)."""
-        if self.location.is_lite:  # it has no query window, nor the timestamp call iterators use
+        """Every row matching where, in batches (query_iterator pages past Milvus's query limit:
+        a query without one returns at most 16,383 rows, silently)."""
+        if self.location.is_python_lite:  # it has no query window, nor the timestamp call iterators use
             yield from self._call(
                 self.client.query, self.location.collection, filter=where, output_fields=fields
             )

@@ -1,8 +1,8 @@
 """Writing a Milvus index: add, replace and delete documents with all-or-nothing visibility.
 
-A write takes the writer lease (collection property `numrag.writer`), removes what a killed
-writer left (rows above `committed`), inserts the new rows under generation committed + 1
-while readers keep filtering them out, flushes, and then commits with one property update.
+A write takes the writer lease (a lease row, WriterLease), removes what a killed writer left
+(rows above `committed`), inserts the new rows under generation committed + 1 while readers
+keep filtering them out, flushes, and then commits by inserting one state row.
 The rows it replaced stay, filtered out, for RETIRE_GRACE_S so that readers still holding the
 previous generation keep whole documents; a later write deletes them.
 """
@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from index.build import (
@@ -33,8 +33,8 @@ from index.embed import Embedder
 from index.errors import IndexLockedError, IndexMismatchError, IndexMissingError, InputError
 from index.milvus_client import (
     DOCUMENT,
-    STATE_KEY,
-    WRITER_KEY,
+    LEASE,
+    STATE,
     MilvusLocation,
     State,
     connect,
@@ -43,13 +43,16 @@ from index.milvus_client import (
     read_state,
     stored_state,
 )
-from index.milvus_rows import chunk_row, create_collection, document_rows
+from index.milvus_rows import chunk_row, create_collection, document_rows, lease_id, lease_row, state_row
 from index.milvus_store import MilvusStore
 from index.tokenize import TOKENIZER
 from index.types import Document
 
 RETIRE_GRACE_S = 60.0  # replaced rows outlive their replacement this long, for readers mid-answer
 LEASE_S = 120.0  # a writer renews its lease after each batch; a dead writer's lease lapses
+# a writer reads the leases this long after inserting its own, so that a rival's lease inserted
+# before that read is seen (an insert reaches Milvus within milliseconds of its timestamp)
+SETTLE_S = 0.2
 INSERT_ROWS = 256
 
 
@@ -143,8 +146,7 @@ def _prepare(
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
     create_collection(client, location, embedder.dim)
-    _save_state(client, location, state)
-    return state, salvaged
+    return save_state(client, location, state), salvaged
 
 
 def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
@@ -160,7 +162,7 @@ def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
 
 def _recover(client: Any, location: MilvusLocation, state: State) -> State:
     """Delete a killed writer's uncommitted rows and replaced rows past their grace period."""
-    client.delete(location.collection, filter=f"gen > {state.committed}")
+    client.delete(location.collection, filter=f"kind <= {DOCUMENT} and gen > {state.committed}")
     now = time.time()
     keep = []
     for retired in state.retiring:
@@ -168,10 +170,10 @@ def _recover(client: Any, location: MilvusLocation, state: State) -> State:
             keep.append(retired)
             continue
         docs = json.dumps(retired["docs"])
-        client.delete(location.collection, filter=f"doc_id in {docs} and gen < {retired['gen']}")
+        where = f"kind <= {DOCUMENT} and doc_id in {docs} and gen < {retired['gen']}"
+        client.delete(location.collection, filter=where)
     if len(keep) != len(state.retiring):
-        state = replace(state, retiring=keep)
-        _save_state(client, location, state)
+        state = save_state(client, location, replace(state, retiring=keep))
     return state
 
 
@@ -236,7 +238,7 @@ def _commit(
     embedder: Embedder,
     counts: dict[str, int],
 ) -> State:
-    """Make generation `gen` the live one with a single property update."""
+    """Make generation `gen` the live one by inserting one state row."""
     retiring = state.retiring
     if retired:
         retiring = [*retiring, {"gen": gen, "docs": retired, "at": time.time()}]
@@ -257,13 +259,16 @@ def _commit(
         consistency_level="Strong",
     )
     committed = replace(committed, n_chunks=int(rows[0]["count(*)"]))
-    _save_state(client, location, committed)
-    return committed
+    return save_state(client, location, committed)
 
 
-def _save_state(client: Any, location: MilvusLocation, state: State) -> None:
-    properties = {STATE_KEY: json.dumps(asdict(state))}
-    client.alter_collection_properties(location.collection, properties=properties)
+def save_state(client: Any, location: MilvusLocation, state: State) -> State:
+    """Make `state` the collection's state: insert its row under the next serial (one row, so
+    readers see the old state or the new one), then drop the older state rows."""
+    saved = replace(state, serial=state.serial + 1)
+    client.insert(location.collection, [state_row(saved, state.dim)])
+    client.delete(location.collection, filter=f"kind == {STATE} and part < {saved.serial}")
+    return saved
 
 
 def _dead_here(lease: dict) -> bool:
@@ -280,11 +285,13 @@ def _dead_here(lease: dict) -> bool:
 
 
 class WriterLease:
-    """One writer per collection: a lease in the collection property `numrag.writer`.
+    """One writer per collection: a ticket lock of lease rows (kind LEASE), one per writer.
 
-    Milvus has no compare-and-set, so a writer writes its lease, waits a moment and reads it
-    back; the one whose lease is read back holds it. It lapses LEASE_S after the last renewal,
-    or at once when its process on this host is gone, so a killed writer blocks nobody for long."""
+    Milvus has no compare-and-set. A writer inserts its lease row stamped with the time it asked,
+    waits SETTLE_S so that every rival that asked earlier has its row in, and reads the live
+    leases back: the earliest asker holds the collection, the others wait in that order. A lease
+    lapses LEASE_S after its last renewal, or at once when its process on this host is gone, so
+    a killed writer blocks nobody for long."""
 
     def __init__(
         self,
@@ -297,22 +304,26 @@ class WriterLease:
         self.location = location
         self.timeout = timeout
         self.on_wait = on_wait
-        self.owner = f"pid {os.getpid()} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+        self.key = uuid.uuid4().hex
+        self.owner = f"pid {os.getpid()} on {socket.gethostname()} ({self.key[:8]})"
+        self.asked = 0.0
+        self.dim = 0
 
     def __enter__(self) -> WriterLease:
         if not self.client.has_collection(self.location.collection):
-            return self  # the first writer creates the collection; the lease starts with it
+            return self  # the first writer creates the collection; its lease starts with the first renewal
+        self.dim = _vector_dim(self.client, self.location)
+        self.asked = time.time()
+        self._write()
         deadline = time.monotonic() + self.timeout
         warned = False
         while True:
-            holder = self._holder()
+            time.sleep(SETTLE_S)
+            holder = self._first()
             if holder is None or holder["owner"] == self.owner:
-                self._write(time.time() + LEASE_S)
-                time.sleep(0.05)
-                if (self._holder() or {}).get("owner") == self.owner:
-                    return self
-                continue
+                return self
             if time.monotonic() >= deadline:
+                self._remove()
                 raise IndexLockedError(
                     f"another writer ({holder['owner']}) is writing collection {self.location.collection!r} "
                     f"at {self.location.uri}; waited {self.timeout:.0f} s. Try again when it has finished "
@@ -321,25 +332,53 @@ class WriterLease:
             if self.on_wait and not warned:
                 self.on_wait(f"waiting for another writer ({holder['owner']}) to finish…")
                 warned = True
-            time.sleep(0.2)
+            self._write()  # still waiting: keep this ticket alive
 
     def renew(self) -> None:
         """Extend the lease; called after each batch of a long write."""
-        self._write(time.time() + LEASE_S)
+        if not self.dim:  # the collection was made after __enter__
+            self.dim = _vector_dim(self.client, self.location)
+            self.asked = time.time()
+        self._write()
 
     def __exit__(self, *exc_info: object) -> None:
         if self.client.has_collection(self.location.collection):
-            self.client.alter_collection_properties(self.location.collection, properties={WRITER_KEY: "{}"})
+            self._remove()
 
-    def _holder(self) -> dict | None:
-        properties = self.client.describe_collection(self.location.collection).get("properties", {})
-        lease = json.loads(properties.get(WRITER_KEY) or "{}")
-        if not lease or lease.get("expires", 0) < time.time() or _dead_here(lease):
-            return None
-        return lease
-
-    def _write(self, expires: float) -> None:
-        lease = json.dumps(
-            {"owner": self.owner, "expires": expires, "pid": os.getpid(), "host": socket.gethostname()}
+    def _first(self) -> dict | None:
+        """The live lease that asked first (lapsed and dead writers' leases are deleted)."""
+        rows = self.client.query(
+            self.location.collection,
+            filter=f"kind == {LEASE}",
+            output_fields=["id", "record"],
+            consistency_level="Strong",
         )
-        self.client.alter_collection_properties(self.location.collection, properties={WRITER_KEY: lease})
+        live, dead = [], []
+        for row in rows:
+            lease = row["record"]
+            lapsed = lease.get("expires", 0) < time.time() or _dead_here(lease)
+            (dead if lapsed else live).append(row["id"] if lapsed else lease)
+        if dead:
+            self.client.delete(self.location.collection, ids=dead)
+        return min(live, key=lambda lease: (lease["asked"], lease["owner"]), default=None)
+
+    def _write(self) -> None:
+        lease = {
+            "owner": self.owner,
+            "asked": self.asked,
+            "expires": time.time() + LEASE_S,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+        self.client.upsert(self.location.collection, [lease_row(self.key, lease, self.dim)])
+
+    def _remove(self) -> None:
+        self.client.delete(self.location.collection, ids=[lease_id(self.key)])
+
+
+def _vector_dim(client: Any, location: MilvusLocation) -> int:
+    """The dimension of the collection's vector field."""
+    for item in client.describe_collection(location.collection).get("fields", []):
+        if item["name"] == "vector":
+            return int(item["params"]["dim"])
+    raise IndexMismatchError(f"collection {location.collection!r} at {location.uri} has no vector field")

@@ -142,7 +142,7 @@ def info(index_dir: IndexDirOption = None) -> None:
     location = EngineConfig.from_settings(settings).location
     store = open_store(location)
     manifest = store.manifest
-    kind = "Milvus HNSW" if location.kind == "milvus" else f"{manifest.dense_kind} FAISS"
+    kind = f"{manifest.dense_kind} {'Milvus' if location.kind == 'milvus' else 'FAISS'}"
     console.print(
         f"{location.describe()} ({store.version}): model {manifest.model} ({manifest.dim} dims), "
         f"{manifest.tokenizer} chunks of {manifest.chunk_tokens} tokens with {manifest.chunk_overlap} "

@@ -1,8 +1,10 @@
 """Reaching a Milvus index: where it is, what its collection says about itself, which rows are live.
 
-Milvus has no multi-row transaction, so a write commits by inserting one row: a state row
+An index is two collections: `<name>` holds the chunks (vectors, BM25, chunk records) and
+`<name>_records` the rest (documents, state, writer leases), so that searches scan chunk rows
+only. Milvus has no multi-row transaction, so a write commits by inserting one row: a state row
 (kind STATE) that raises `committed` to its generation and lists the documents it replaced under
-`retiring`. The state row with the highest serial is the collection's state; inserting one row is
+`retiring`. The state row with the highest serial is the index's state; inserting one row is
 atomic in every Milvus, where a collection-property update is not implemented by all (milvus-lite
 2.5 has none). `live_filter` is the scalar filter of the rows live at a generation; every search
 and lookup of index/milvus_store.py goes through it.
@@ -34,7 +36,8 @@ from index.errors import (
 from index.store import FORMAT_VERSION, Manifest
 
 DEFAULT_COLLECTION = "numrag"
-CHUNK, DOCUMENT, STATE, LEASE = 0, 1, 2, 3  # the row kinds; searches see only CHUNK rows
+CHUNK, DOCUMENT, STATE, LEASE = 0, 1, 2, 3  # chunks are the chunk collection; the others are records
+RECORDS_SUFFIX = "_records"
 CONNECT_TIMEOUT_S = 10.0
 INSTALL_HINT = "install the scale extra: pip install 'numrag[scale]'"
 
@@ -46,6 +49,11 @@ class MilvusLocation:
     uri: str
     token: str | None = None
     collection: str = DEFAULT_COLLECTION
+
+    @property
+    def records(self) -> str:
+        """The collection of the index's documents, state and leases."""
+        return self.collection + RECORDS_SUFFIX
 
     @property
     def is_lite(self) -> bool:
@@ -73,7 +81,7 @@ def lite_major() -> int:
 
 @dataclass(frozen=True)
 class State:
-    """What the collection says about itself: the record of its newest STATE row."""
+    """What the index says about itself: the record of its newest STATE row."""
 
     model: str
     dim: int
@@ -89,6 +97,7 @@ class State:
     retiring: list[dict[str, Any]] = field(default_factory=list)  # [{"gen", "docs", "at"}]
     format_version: int = FORMAT_VERSION
     serial: int = 0  # raised by every save; the newest state row wins
+    dense_index: str = "HNSW"  # the vector index: HNSW, or FLAT on milvus-lite 2.5
 
     def manifest(self) -> Manifest:
         """The FAISS store's manifest shape, for code that describes either backend."""
@@ -100,7 +109,7 @@ class State:
             chunk_overlap=self.chunk_overlap,
             documents={},
             n_chunks=self.n_chunks,
-            dense_kind="milvus-hnsw",
+            dense_kind=self.dense_index.lower(),
             max_model_tokens=self.max_model_tokens,
             model_window=self.model_window,
             created=self.created,
@@ -204,7 +213,8 @@ def read_state(client: Any, location: MilvusLocation) -> State:
     if state is None:
         raise IndexCorruptError(
             f"collection {location.collection!r} at {location.uri} was not made by `rag index` (it has "
-            f"no state row); choose another RAG_MILVUS_COLLECTION or {REBUILD_HINT}"
+            f"no state row in {location.records!r}); choose another RAG_MILVUS_COLLECTION or "
+            f"{REBUILD_HINT}"
         )
     if state.committed == 0:
         raise IndexMissingError(
@@ -215,16 +225,18 @@ def read_state(client: Any, location: MilvusLocation) -> State:
 
 
 def stored_state(client: Any, location: MilvusLocation) -> State | None:
-    """The newest state row of an existing collection, checked; None when it has none (or when the
-    collection has not our schema)."""
+    """The newest state row of an index, checked; None when it has none (no records collection, or
+    one of another schema)."""
     from pymilvus.exceptions import MilvusException
 
-    fields = {f["name"] for f in client.describe_collection(location.collection).get("fields", [])}
+    if not client.has_collection(location.records):
+        return None
+    fields = {f["name"] for f in client.describe_collection(location.records).get("fields", [])}
     if not {"kind", "part", "record"} <= fields:
         return None
     try:
         rows = client.query(
-            location.collection,
+            location.records,
             filter=f"kind == {STATE}",
             output_fields=["part", "record"],
             consistency_level="Strong",
@@ -248,11 +260,12 @@ def stored_state(client: Any, location: MilvusLocation) -> State | None:
 
 
 def load(client: Any, location: MilvusLocation) -> None:
-    """Load the collection into memory for searches (a no-op when it is loaded)."""
+    """Load both collections into memory for searches (a no-op when they are loaded)."""
     from pymilvus.exceptions import MilvusException
 
     try:
         client.load_collection(location.collection)
+        client.load_collection(location.records)
     except MilvusException as exc:
         raise StoreConnectionError(
             f"Milvus at {location.uri} cannot load {location.collection!r}: {exc}"
@@ -260,8 +273,11 @@ def load(client: Any, location: MilvusLocation) -> None:
 
 
 def live_filter(state: State, kind: int = CHUNK) -> str:
-    """Rows of `kind` that were live at the state's generation: committed, and not replaced since."""
-    parts = [f"kind == {kind}", f"gen <= {state.committed}"]
+    """Rows of `kind` (chunks, or document records) that were live at the state's generation:
+    committed, and not replaced since."""
+    parts = (
+        [f"gen <= {state.committed}"] if kind == CHUNK else [f"kind == {kind}", f"gen <= {state.committed}"]
+    )
     for retired in state.retiring:
         if retired["gen"] <= state.committed and retired["docs"]:
             # not (replaced and older), in the form every Milvus parses (2.5's segcore has no `not (...)`)

@@ -1,15 +1,21 @@
-"""The rows of a Milvus index: one per chunk, one or more per document, and the filters on them.
+"""The rows of a Milvus index and the filters on them.
 
-    kind 0, a chunk       chunk_id as in the FAISS store ("doc#3"), its text for BM25 (a BM25
-                          Function fills `sparse`), its unit vector (HNSW, cosine), its record
+The chunk collection `<name>`, which searches scan:
+
+    a chunk               chunk_id as in the FAISS store ("doc#3"), its text for BM25 (a BM25
+                          Function fills `sparse`), its unit vector (cosine), its record
+
+The records collection `<name>_records`, by kind:
+
     kind 1, a document    its record (title, date, hash, ...) and its cleaned text in `body`,
                           split over parts when longer than one VARCHAR holds
-    kind 2, the state     the collection's State (index/milvus_client.py) in `record`, its
-                          serial in `part`; a write commits by inserting one
-    kind 3, a lease       a writer's claim on the collection (index/milvus_write.py WriterLease)
+    kind 2, the state     the index's State (index/milvus_client.py) in `record`, its serial
+                          in `part`; a write commits by inserting one
+    kind 3, a lease       a writer's claim on the index (index/milvus_write.py WriterLease)
 
-Every row carries `gen`, the write that inserted it; the primary key is "<chunk id>@<gen>", so
-a document's old and new rows never share a key.
+Every chunk and document row carries `gen`, the write that inserted it; the primary key is
+"<chunk id>@<gen>", so a document's old and new rows never share a key. Milvus needs a vector
+field in every collection: records carry a 2-dimension placeholder that nothing searches.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from index.milvus_client import CHUNK, DOCUMENT, LEASE, STATE, MilvusLocation, State, quoted
+from index.milvus_client import DOCUMENT, LEASE, STATE, MilvusLocation, State, quoted
 from index.types import Chunk, Document, period_bounds
 from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
 
 MAX_VARCHAR = 65_535  # bytes; Milvus's largest VARCHAR
 BODY_PART_CHARS = 16_000  # a document's text in parts of at most 4 x 16,000 = 64,000 UTF-8 bytes
+PLACEHOLDER = [1.0, 0.0]  # the records collection's vector: Milvus needs one; nothing searches it
 
 
 def filter_expression(
@@ -49,62 +56,52 @@ def date_number(iso: str) -> int:
     return int(digits.ljust(8, "0"))
 
 
-def document_rows(document: Document, gen: int, dim: int) -> list[dict]:
-    """The rows of one document: its record on part 0, its text split over parts."""
+def document_rows(document: Document, gen: int) -> list[dict]:
+    """The records rows of one document: its record on part 0, its text split over parts."""
     text = document.text
     parts = [text[i : i + BODY_PART_CHARS] for i in range(0, len(text), BODY_PART_CHARS)] or [""]
     record = {k: v for k, v in asdict(document).items() if k != "text"}
-    first, last = _published_numbers(document.published)
     return [
-        {
-            "id": f"{document.doc_id}@{gen}/d{number}",
-            "kind": DOCUMENT,
-            "gen": gen,
-            "part": number,
-            "doc_id": document.doc_id,
-            "published_first": first,
-            "published_last": last,
-            "text": "",
-            "body": body,
-            "record": {**record, "parts": len(parts)} if number == 0 else {},
-            "vector": _placeholder(dim),
-        }
+        _record_row(
+            DOCUMENT,
+            f"{document.doc_id}@{gen}/d{number}",
+            number,
+            gen,
+            {**record, "parts": len(parts)} if number == 0 else {},
+            doc_id=document.doc_id,
+            body=body,
+        )
         for number, body in enumerate(parts)
     ]
 
 
-def state_row(state: State, dim: int) -> dict:
-    """The row that makes `state` the collection's state (the newest serial wins)."""
-    return _meta_row(STATE, f"state@{state.serial}", state.serial, state.committed, asdict(state), dim)
+def state_row(state: State) -> dict:
+    """The row that makes `state` the index's state (the newest serial wins)."""
+    return _record_row(STATE, f"state@{state.serial}", state.serial, state.committed, asdict(state))
 
 
-def lease_row(key: str, lease: dict, dim: int) -> dict:
+def lease_row(key: str, lease: dict) -> dict:
     """A writer's lease row; one per writer, replaced on renewal."""
-    return _meta_row(LEASE, lease_id(key), 0, 0, lease, dim)
+    return _record_row(LEASE, lease_id(key), 0, 0, lease)
 
 
 def lease_id(key: str) -> str:
     return f"lease@{key}"
 
 
-def _meta_row(kind: int, key: str, part: int, gen: int, record: dict, dim: int) -> dict:
+def _record_row(
+    kind: int, key: str, part: int, gen: int, record: dict, doc_id: str = "", body: str = ""
+) -> dict:
     return {
         "id": key,
         "kind": kind,
         "gen": gen,
         "part": part,
-        "doc_id": "",
-        "published_first": -1,
-        "published_last": -1,
-        "text": "",
-        "body": "",
+        "doc_id": doc_id,
+        "body": body,
         "record": record,
-        "vector": _placeholder(dim),
+        "vector": PLACEHOLDER,
     }
-
-
-def _placeholder(dim: int) -> list[float]:
-    return [1.0] + [0.0] * (dim - 1)  # a row needs a vector; searches never see non-chunk rows
 
 
 def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, gen: int) -> dict:
@@ -112,14 +109,11 @@ def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, g
     first, last = _published_numbers(document.published)
     return {
         "id": f"{chunk.chunk_id}@{gen}",
-        "kind": CHUNK,
         "gen": gen,
-        "part": 0,
         "doc_id": document.doc_id,
         "published_first": first,
         "published_last": last,
         "text": _clip_utf8(text),
-        "body": "",
         "record": asdict(chunk),
         "vector": np.asarray(vector, dtype=np.float32).tolist(),
     }
@@ -148,22 +142,19 @@ def dense_index(location: MilvusLocation) -> dict:
 
 
 def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
-    """One collection per index: scalar fields for filters, cosine vectors (HNSW; exact FLAT on
-    milvus-lite 2.5, whose local mode builds no HNSW), a BM25 Function."""
+    """The index's two collections: chunks (scalar fields for filters, cosine vectors: HNSW, or
+    exact FLAT on milvus-lite 2.5, whose local mode builds no HNSW; a BM25 Function) and records."""
     from pymilvus import DataType, Function, FunctionType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
-    schema.add_field("kind", DataType.INT64)
     schema.add_field("gen", DataType.INT64)
-    schema.add_field("part", DataType.INT64)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
     schema.add_field("published_first", DataType.INT64)
     schema.add_field("published_last", DataType.INT64)
     schema.add_field(
         "text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True
     )
-    schema.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR)
     schema.add_field("record", DataType.JSON)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -178,8 +169,32 @@ def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
     index_params = client.prepare_index_params()
     index_params.add_index("vector", **dense_index(location))
     index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    for name in ("doc_id", "gen", "kind"):
+    for name in ("doc_id", "gen"):
         index_params.add_index(name, index_type="INVERTED")
     client.create_collection(
         location.collection, schema=schema, index_params=index_params, consistency_level="Strong"
     )
+
+    records = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    records.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    records.add_field("kind", DataType.INT64)
+    records.add_field("gen", DataType.INT64)
+    records.add_field("part", DataType.INT64)
+    records.add_field("doc_id", DataType.VARCHAR, max_length=512)
+    records.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR)
+    records.add_field("record", DataType.JSON)
+    records.add_field("vector", DataType.FLOAT_VECTOR, dim=len(PLACEHOLDER))
+    index_params = client.prepare_index_params()
+    index_params.add_index("vector", index_type="FLAT", metric_type="L2")
+    for name in ("doc_id", "gen", "kind"):
+        index_params.add_index(name, index_type="INVERTED")
+    client.create_collection(
+        location.records, schema=records, index_params=index_params, consistency_level="Strong"
+    )
+
+
+def drop_collections(client: Any, location: MilvusLocation) -> None:
+    """Drop the index's two collections."""
+    for name in (location.collection, location.records):
+        if client.has_collection(name):
+            client.drop_collection(name)

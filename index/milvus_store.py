@@ -20,13 +20,13 @@ import numpy as np
 
 from index.errors import IndexCorruptError, RagError, StoreConnectionError
 from index.milvus_client import (
-    CHUNK,
     DOCUMENT,
     MilvusLocation,
     State,
     connect,
     live_filter,
     load,
+    quoted,
     read_state,
 )
 from index.milvus_rows import filter_expression
@@ -88,8 +88,8 @@ class MilvusStore:
     def scope_is_empty(scope: str | None) -> bool:
         return scope is not None and "doc_id in []" in scope
 
-    def _where(self, scope: str | None, kind: int = CHUNK) -> str:
-        live = live_filter(self.state, kind)
+    def _where(self, scope: str | None) -> str:
+        live = live_filter(self.state)
         return live if scope is None else f"{live} and ({scope})"
 
     def dense_search(self, vector: np.ndarray, depth: int, scope: str | None) -> dict[str, float]:
@@ -145,6 +145,7 @@ class MilvusStore:
         return {hit["id"]: float(hit["distance"]) for hit in self._remember(result)}
 
     def _search(self, data: list, field_name: str, depth: int, scope: str | None) -> list[dict]:
+        """Keys and scores only: the retriever fetches the records of the hits it keeps (prefetch)."""
         result = self._call(
             self.client.search,
             self.location.collection,
@@ -153,9 +154,9 @@ class MilvusStore:
             limit=depth,
             filter=self._where(scope),
             search_params=_search_params(field_name, depth),
-            output_fields=HIT_FIELDS,
+            output_fields=[],
         )
-        return self._remember(result)
+        return list(result[0]) if result else []
 
     def _remember(self, result: Any) -> list[dict]:
         """The hits of a one-query result, their chunk records kept for `chunk`."""
@@ -175,6 +176,17 @@ class MilvusStore:
         chunk = Chunk(**rows[0]["record"])
         self._chunks.put(key, chunk)
         return chunk
+
+    def prefetch(self, keys: list[str]) -> None:
+        """Fetch the chunk records and documents of a search's hits in two calls, not one per hit."""
+        missing = [key for key in keys if self._chunks.get(key) is None]
+        if missing:
+            rows = self._call(
+                self.client.get, self.location.collection, ids=missing, output_fields=["record"]
+            )
+            for row in rows:
+                self._chunks.put(row["id"], Chunk(**row["record"]))
+        self.documents.fetch_many({self.chunk(key).doc_id for key in keys})
 
     def chunk_counts(self) -> Counter[str]:
         """Live chunks per document."""
@@ -236,17 +248,19 @@ class MilvusStore:
         )
         return len(result[0]) if result else 0
 
-    def iterate(self, where: str, fields: list[str], batch: int = 1000) -> Iterator[dict]:
-        """Every row matching where, in batches (query_iterator pages past Milvus's query limit:
-        a query without one returns at most 16,383 rows, silently)."""
+    def iterate(
+        self, where: str, fields: list[str], collection: str | None = None, batch: int = 1000
+    ) -> Iterator[dict]:
+        """Every row of a collection (the chunks unless named) matching where, in batches
+        (query_iterator pages past Milvus's query limit: a query without one returns at most
+        16,383 rows, silently)."""
+        collection = collection or self.location.collection
         if self.location.is_python_lite:  # it has no query window, nor the timestamp call iterators use
-            yield from self._call(
-                self.client.query, self.location.collection, filter=where, output_fields=fields
-            )
+            yield from self._call(self.client.query, collection, filter=where, output_fields=fields)
             return
         iterator = self._call(
             self.client.query_iterator,
-            self.location.collection,
+            collection,
             batch_size=batch,
             filter=where,
             output_fields=fields,
@@ -268,7 +282,7 @@ class MilvusStore:
         except MilvusException as exc:
             raise StoreConnectionError(
                 f"Milvus at {self.location.uri} failed a {method.__name__} on "
-                f"{self.location.collection!r}: {exc}"
+                f"{args[0] if args else self.location.collection!r}: {exc}"
             ) from exc
 
 
@@ -314,7 +328,7 @@ class MilvusDocuments(Mapping[str, Document]):
         self._cache: OrderedDict[str, Document] = OrderedDict()
         self._lock = threading.Lock()
         where = f"{live_filter(store.state, DOCUMENT)} and part == 0"
-        self._ids = sorted(row["doc_id"] for row in store.iterate(where, ["doc_id"]))
+        self._ids = sorted(row["doc_id"] for row in store.iterate(where, ["doc_id"], store.location.records))
         self._known = frozenset(self._ids)
 
     def __len__(self) -> int:
@@ -329,23 +343,46 @@ class MilvusDocuments(Mapping[str, Document]):
     def __getitem__(self, doc_id: str) -> Document:
         if doc_id not in self._known:
             raise KeyError(doc_id)
+        return self.fetch_many({doc_id})[doc_id]
+
+    def fetch_many(self, doc_ids: set[str]) -> dict[str, Document]:
+        """The live documents among doc_ids: cached ones, and the others read in one query."""
+        found = {}
         with self._lock:
-            if doc_id in self._cache:
+            for doc_id in doc_ids & self._cache.keys():
                 self._cache.move_to_end(doc_id)
-                return self._cache[doc_id]
-        document = self._fetch(doc_id)
+                found[doc_id] = self._cache[doc_id]
+        missing = sorted(d for d in doc_ids if d in self._known and d not in found)
+        if not missing:
+            return found
+        store = self._store
+        where = f"{live_filter(store.state, DOCUMENT)} and doc_id in {quoted(missing)}"
+        # one query: documents have a few parts each, far below a query's 16,383-row cap for a
+        # search's hits, and an iterator's extra calls would cost more than the fetch
+        rows = store._call(
+            store.client.query,
+            store.location.records,
+            filter=where,
+            output_fields=["doc_id", "part", "body", "record"],
+        )
+        parts: dict[str, list[dict]] = {}
+        for row in rows:
+            parts.setdefault(row["doc_id"], []).append(row)
+        documents = {doc_id: self._assemble(doc_id, parts.get(doc_id, [])) for doc_id in missing}
         with self._lock:
-            self._cache[doc_id] = document
+            self._cache.update(documents)
+            for doc_id in documents:
+                self._cache.move_to_end(doc_id)
             while len(self._cache) > DOCUMENT_CACHE:
                 self._cache.popitem(last=False)
-        return document
+        return found | documents
 
-    def _fetch(self, doc_id: str) -> Document:
-        store = self._store
-        where = f"{live_filter(store.state, DOCUMENT)} and doc_id == {json.dumps(doc_id)}"
-        rows = sorted(store.iterate(where, ["part", "body", "record"]), key=lambda row: row["part"])
+    def _assemble(self, doc_id: str, rows: list[dict]) -> Document:
+        rows = sorted(rows, key=lambda row: row["part"])
         if not rows or rows[0]["part"] != 0 or len(rows) != rows[0]["record"].get("parts", 1):
-            raise IndexCorruptError(f"document {doc_id!r} is incomplete in {store.location.collection!r}")
+            raise IndexCorruptError(
+                f"document {doc_id!r} is incomplete in {self._store.location.collection!r}"
+            )
         record = {k: v for k, v in rows[0]["record"].items() if k != "parts"}
         return Document(**record, text="".join(row["body"] for row in rows))
 

@@ -43,7 +43,16 @@ from index.milvus_client import (
     read_state,
     stored_state,
 )
-from index.milvus_rows import chunk_row, create_collection, document_rows, lease_id, lease_row, state_row
+from index.milvus_rows import (
+    chunk_row,
+    create_collection,
+    dense_index,
+    document_rows,
+    drop_collections,
+    lease_id,
+    lease_row,
+    state_row,
+)
 from index.milvus_store import MilvusStore
 from index.tokenize import TOKENIZER
 from index.types import Document
@@ -114,9 +123,9 @@ def update_milvus(
 def _prepare(
     client: Any, location: MilvusLocation, embedder: Embedder, params: ChunkParams, rebuild: bool
 ) -> tuple[State, dict[str, Document]]:
-    """The collection's state after recovery, created when missing; uploads kept on a rebuild."""
+    """The index's state after recovery, created when missing; uploads kept on a rebuild."""
     salvaged: dict[str, Document] = {}
-    if client.has_collection(location.collection):
+    if client.has_collection(location.collection) and not _half_made(client, location):
         state = stored_state(client, location)
         if state is not None and (state.model, state.dim) != (embedder.name, embedder.dim):
             if not rebuild:
@@ -126,7 +135,7 @@ def _prepare(
                     "`rag index --rebuild` to build it again, or set RAG_MILVUS_COLLECTION to another name"
                 )
             salvaged = _uploads(client, location)
-            client.drop_collection(location.collection)
+            drop_collections(client, location)
         elif state is None:
             raise IndexMismatchError(
                 f"collection {location.collection!r} at {location.uri} was not made by `rag index`; "
@@ -144,9 +153,24 @@ def _prepare(
         chunk_overlap=params.overlap,
         model_window=embedder.max_tokens,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        dense_index=dense_index(location)["index_type"],
     )
+    drop_collections(client, location)  # what a writer killed while creating them left
     create_collection(client, location, embedder.dim)
     return save_state(client, location, state), salvaged
+
+
+def _half_made(client: Any, location: MilvusLocation) -> bool:
+    """True when a writer was killed while creating the collections or before saving the first
+    state: an empty chunk collection, and no records collection or an empty one."""
+    if _rows(client, location.collection):
+        return False
+    return not client.has_collection(location.records) or not _rows(client, location.records)
+
+
+def _rows(client: Any, collection: str) -> int:
+    rows = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(rows[0]["count(*)"]) if rows else 0
 
 
 def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
@@ -162,7 +186,8 @@ def _uploads(client: Any, location: MilvusLocation) -> dict[str, Document]:
 
 def _recover(client: Any, location: MilvusLocation, state: State) -> State:
     """Delete a killed writer's uncommitted rows and replaced rows past their grace period."""
-    client.delete(location.collection, filter=f"kind <= {DOCUMENT} and gen > {state.committed}")
+    client.delete(location.collection, filter=f"gen > {state.committed}")
+    client.delete(location.records, filter=f"kind == {DOCUMENT} and gen > {state.committed}")
     now = time.time()
     keep = []
     for retired in state.retiring:
@@ -170,8 +195,9 @@ def _recover(client: Any, location: MilvusLocation, state: State) -> State:
             keep.append(retired)
             continue
         docs = json.dumps(retired["docs"])
-        where = f"kind <= {DOCUMENT} and doc_id in {docs} and gen < {retired['gen']}"
+        where = f"doc_id in {docs} and gen < {retired['gen']}"
         client.delete(location.collection, filter=where)
+        client.delete(location.records, filter=f"kind == {DOCUMENT} and {where}")
     if len(keep) != len(state.retiring):
         state = save_state(client, location, replace(state, retiring=keep))
     return state
@@ -181,7 +207,7 @@ def _light_documents(store: MilvusStore) -> dict[str, Document]:
     """Each live document's record without its text: enough to see what changed."""
     where = f"{live_filter(store.state, DOCUMENT)} and part == 0"
     documents = {}
-    for row in store.iterate(where, ["record"]):
+    for row in store.iterate(where, ["record"], store.location.records):
         record = {k: v for k, v in row["record"].items() if k != "parts"}
         documents[record["doc_id"]] = Document(**record, text="")
     return dict(sorted(documents.items()))
@@ -199,9 +225,9 @@ def _write_rows(
     lease: WriterLease,
 ) -> dict[str, int]:
     """Insert the documents' rows and their chunks' rows under `gen`, embedding as batches arrive."""
-    rows = [row for document in documents.values() for row in document_rows(document, gen, embedder.dim)]
+    rows = [row for document in documents.values() for row in document_rows(document, gen)]
     for first in range(0, len(rows), INSERT_ROWS):
-        client.insert(location.collection, rows[first : first + INSERT_ROWS])
+        client.insert(location.records, rows[first : first + INSERT_ROWS])
     chunks = [
         (document, chunk)
         for document in documents.values()
@@ -219,7 +245,8 @@ def _write_rows(
         lease.renew()
         if progress:
             progress(done, len(texts))
-    client.flush(location.collection)  # the rows are durable before the commit makes them visible
+    for name in (location.collection, location.records):  # the rows are durable before the commit
+        client.flush(name)
     return {
         "chunks": len(chunks),
         "tokens": sum(chunk.n_tokens for _, chunk in chunks),
@@ -266,8 +293,8 @@ def save_state(client: Any, location: MilvusLocation, state: State) -> State:
     """Make `state` the collection's state: insert its row under the next serial (one row, so
     readers see the old state or the new one), then drop the older state rows."""
     saved = replace(state, serial=state.serial + 1)
-    client.insert(location.collection, [state_row(saved, state.dim)])
-    client.delete(location.collection, filter=f"kind == {STATE} and part < {saved.serial}")
+    client.insert(location.records, [state_row(saved)])
+    client.delete(location.records, filter=f"kind == {STATE} and part < {saved.serial}")
     return saved
 
 
@@ -307,12 +334,10 @@ class WriterLease:
         self.key = uuid.uuid4().hex
         self.owner = f"pid {os.getpid()} on {socket.gethostname()} ({self.key[:8]})"
         self.asked = 0.0
-        self.dim = 0
 
     def __enter__(self) -> WriterLease:
-        if not self.client.has_collection(self.location.collection):
-            return self  # the first writer creates the collection; its lease starts with the first renewal
-        self.dim = _vector_dim(self.client, self.location)
+        if not self.client.has_collection(self.location.records):
+            return self  # the first writer creates the collections; its lease starts with the first renewal
         self.asked = time.time()
         self._write()
         deadline = time.monotonic() + self.timeout
@@ -336,19 +361,18 @@ class WriterLease:
 
     def renew(self) -> None:
         """Extend the lease; called after each batch of a long write."""
-        if not self.dim:  # the collection was made after __enter__
-            self.dim = _vector_dim(self.client, self.location)
+        if not self.asked:  # the collections were made after __enter__
             self.asked = time.time()
         self._write()
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.client.has_collection(self.location.collection):
+        if self.client.has_collection(self.location.records):
             self._remove()
 
     def _first(self) -> dict | None:
         """The live lease that asked first (lapsed and dead writers' leases are deleted)."""
         rows = self.client.query(
-            self.location.collection,
+            self.location.records,
             filter=f"kind == {LEASE}",
             output_fields=["id", "record"],
             consistency_level="Strong",
@@ -359,7 +383,7 @@ class WriterLease:
             lapsed = lease.get("expires", 0) < time.time() or _dead_here(lease)
             (dead if lapsed else live).append(row["id"] if lapsed else lease)
         if dead:
-            self.client.delete(self.location.collection, ids=dead)
+            self.client.delete(self.location.records, ids=dead)
         return min(live, key=lambda lease: (lease["asked"], lease["owner"]), default=None)
 
     def _write(self) -> None:
@@ -370,15 +394,7 @@ class WriterLease:
             "pid": os.getpid(),
             "host": socket.gethostname(),
         }
-        self.client.upsert(self.location.collection, [lease_row(self.key, lease, self.dim)])
+        self.client.upsert(self.location.records, [lease_row(self.key, lease)])
 
     def _remove(self) -> None:
-        self.client.delete(self.location.collection, ids=[lease_id(self.key)])
-
-
-def _vector_dim(client: Any, location: MilvusLocation) -> int:
-    """The dimension of the collection's vector field."""
-    for item in client.describe_collection(location.collection).get("fields", []):
-        if item["name"] == "vector":
-            return int(item["params"]["dim"])
-    raise IndexMismatchError(f"collection {location.collection!r} at {location.uri} has no vector field")
+        self.client.delete(self.location.records, ids=[lease_id(self.key)])

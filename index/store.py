@@ -105,6 +105,9 @@ class IndexStore:
         admitted = {d for d, doc in self.documents.items() if filters.admits(doc)}
         return np.asarray([i for i, c in enumerate(self.chunks) if c.doc_id in admitted], dtype=np.int64)
 
+    def prefetch(self, keys: list[int]) -> None:
+        """Nothing to do: chunks and documents are in memory."""
+
     @staticmethod
     def scope_is_empty(scope: np.ndarray | None) -> bool:
         return scope is not None and len(scope) == 0

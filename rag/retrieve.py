@@ -88,6 +88,7 @@ class Retriever:
             fused = self._fuse(dense, lexical)
         started = time.perf_counter()
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        self.store.prefetch([key for key, _ in ranked])  # Milvus: the hits' records in two calls
         hits = [self._hit(key, score, rank, dense, lexical) for rank, (key, score) in enumerate(ranked)]
         timings.fusion_ms = (time.perf_counter() - started) * 1000
         self.timings = timings

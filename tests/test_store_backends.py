@@ -20,6 +20,7 @@ from eval.soak import rag_command
 from index.backends import StoreLocation, open_store, update_store
 from index.build import ChunkParams
 from index.errors import (
+    IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
@@ -211,6 +212,25 @@ def test_a_second_process_on_a_milvus_lite_file_is_told_why(tmp_path, embedder, 
 
 @pytest.mark.scale
 @pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
+def test_collections_left_by_a_writer_killed_while_creating_them_are_made_again(
+    tmp_path, embedder, corpus_documents
+):
+    """Killed after creating the collections, before the first state row: the next write starts over."""
+    from index.milvus_client import connect, stored_state
+    from index.milvus_rows import create_collection
+
+    location = location_in(tmp_path / "index", "milvus")
+    client = connect(location.milvus)
+    create_collection(client, location.milvus, 384)
+    assert stored_state(client, location.milvus) is None
+    with pytest.raises(IndexCorruptError, match="not made by `rag index`"):
+        open_store(location)
+    store, report = update_store(location, embedder, files=corpus_documents[:2])
+    assert report.written and set(store.documents) == {d.doc_id for d in corpus_documents[:2]}
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
 def test_rows_of_a_killed_write_stay_invisible_and_are_removed(built, embedder):
     """What a writer killed after inserting and before committing leaves: rows above `committed`."""
     location, before = built
@@ -223,7 +243,7 @@ def test_rows_of_a_killed_write_stay_invisible_and_are_removed(built, embedder):
     client = connect(location.milvus)
     ghost = document_from_text("ghost", fund_article("A ghost fund of 99 billion dollars."))
     gen = before.state.committed + 1
-    client.insert(location.milvus.collection, document_rows(ghost, gen, 384))
+    client.insert(location.milvus.records, document_rows(ghost, gen))
     vector = embedder.embed_batch(["A ghost fund of 99 billion dollars."])[0]
     ghost_chunk = Chunk("ghost", "ghost#0", ghost.text, 0, len(ghost.text), n_tokens=9)
     client.insert(location.milvus.collection, [chunk_row(ghost, ghost_chunk, ghost.text, vector, gen)])
@@ -233,8 +253,9 @@ def test_rows_of_a_killed_write_stay_invisible_and_are_removed(built, embedder):
     added = document_from_text("real-note", fund_article("A real fund of 5 billion dollars."))
     store, _ = update_store(location, embedder, upserts=[added])
     assert "ghost" not in store.documents and "real-note" in store.documents
-    rows = client.query(location.milvus.collection, filter='doc_id == "ghost"', output_fields=["count(*)"])
-    assert rows[0]["count(*)"] == 0
+    for name in (location.milvus.collection, location.milvus.records):
+        rows = client.query(name, filter='doc_id == "ghost"', output_fields=["count(*)"])
+        assert rows[0]["count(*)"] == 0
 
 
 def written_bytes(db: Path) -> int:
@@ -279,12 +300,12 @@ def test_killing_rag_index_on_milvus_keeps_the_previous_version(tmp_path, embedd
     assert all(not h.document.doc_id.startswith("harvest") for h in hits)
     store, report = update_store(location, embedder, files=corpus_documents)
     state = stored_state(store.client, location.milvus)
-    leftovers = store.client.query(
-        location.milvus.collection,
-        filter=f"kind <= 1 and gen > {state.committed}",
-        output_fields=["count(*)"],
-    )
-    assert leftovers[0]["count(*)"] == 0
+    for name, where in (
+        (location.milvus.collection, f"gen > {state.committed}"),
+        (location.milvus.records, f"kind == 1 and gen > {state.committed}"),
+    ):
+        leftovers = store.client.query(name, filter=where, output_fields=["count(*)"])
+        assert leftovers[0]["count(*)"] == 0
     assert set(store.documents) == {d.doc_id for d in corpus_documents}
 
 

@@ -117,6 +117,7 @@ class State:
 
 
 _CLIENTS: dict[tuple[str, str], Any] = {}
+_LOADED: set[tuple[str, str]] = set()  # (uri, collection) loaded by this process
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -134,6 +135,7 @@ def disconnect(location: MilvusLocation) -> None:
     """Close the process's client of a URI (milvus-lite then lets another process open the file)."""
     with _CLIENTS_LOCK:
         client = _CLIENTS.pop((location.uri, location.token or ""), None)
+    forget_loaded(location)
     if client is not None:
         client.close()
     if location.is_lite:  # milvus-lite serves the file from a thread of this process until released
@@ -234,6 +236,7 @@ def stored_state(client: Any, location: MilvusLocation) -> State | None:
     fields = {f["name"] for f in client.describe_collection(location.records).get("fields", [])}
     if not {"kind", "part", "record"} <= fields:
         return None
+    load(client, location, location.records)
     try:
         rows = client.query(
             location.records,
@@ -259,17 +262,25 @@ def stored_state(client: Any, location: MilvusLocation) -> State | None:
     return state
 
 
-def load(client: Any, location: MilvusLocation) -> None:
-    """Load both collections into memory for searches (a no-op when they are loaded)."""
+def load(client: Any, location: MilvusLocation, *names: str) -> None:
+    """Load collections (the index's two unless named) for searches and queries, once per process
+    and server: a server keeps them loaded, and a query on a released one fails."""
     from pymilvus.exceptions import MilvusException
 
-    try:
-        client.load_collection(location.collection)
-        client.load_collection(location.records)
-    except MilvusException as exc:
-        raise StoreConnectionError(
-            f"Milvus at {location.uri} cannot load {location.collection!r}: {exc}"
-        ) from exc
+    for name in names or (location.collection, location.records):
+        if (location.uri, name) in _LOADED:
+            continue
+        try:
+            client.load_collection(name)
+        except MilvusException as exc:
+            raise StoreConnectionError(f"Milvus at {location.uri} cannot load {name!r}: {exc}") from exc
+        _LOADED.add((location.uri, name))
+
+
+def forget_loaded(location: MilvusLocation) -> None:
+    """After a drop or a disconnect: load again before the next query."""
+    for key in [key for key in _LOADED if key[0] == location.uri]:
+        _LOADED.discard(key)
 
 
 def live_filter(state: State, kind: int = CHUNK) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from index.milvus_client import DOCUMENT, LEASE, STATE, MilvusLocation, State, quoted
+from index.milvus_client import DOCUMENT, LEASE, STATE, MilvusLocation, State, forget_loaded, quoted
 from index.types import Chunk, Document, period_bounds
 from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
 
@@ -198,3 +198,4 @@ def drop_collections(client: Any, location: MilvusLocation) -> None:
     for name in (location.collection, location.records):
         if client.has_collection(name):
             client.drop_collection(name)
+    forget_loaded(location)

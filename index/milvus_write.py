@@ -162,14 +162,19 @@ def _prepare(
 
 def _half_made(client: Any, location: MilvusLocation) -> bool:
     """True when a writer was killed while creating the collections or before saving the first
-    state: an empty chunk collection, and no records collection or an empty one."""
-    if _rows(client, location.collection):
+    state: no chunk rows, and no records collection or one with no document or state rows (a
+    waiting writer's lease may be there)."""
+    load(client, location, location.collection)
+    if _rows(client, location.collection, "gen >= 0"):
         return False
-    return not client.has_collection(location.records) or not _rows(client, location.records)
+    if not client.has_collection(location.records):
+        return True
+    load(client, location, location.records)
+    return not _rows(client, location.records, f"kind in [{DOCUMENT}, {STATE}]")
 
 
-def _rows(client: Any, collection: str) -> int:
-    rows = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+def _rows(client: Any, collection: str, where: str) -> int:
+    rows = client.query(collection, filter=where, output_fields=["count(*)"], consistency_level="Strong")
     return int(rows[0]["count(*)"]) if rows else 0
 
 
@@ -338,6 +343,7 @@ class WriterLease:
     def __enter__(self) -> WriterLease:
         if not self.client.has_collection(self.location.records):
             return self  # the first writer creates the collections; its lease starts with the first renewal
+        load(self.client, self.location, self.location.records)
         self.asked = time.time()
         self._write()
         deadline = time.monotonic() + self.timeout

@@ -21,9 +21,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# the scale extra (Milvus, Ray Data), for RAG_STORE=milvus and `rag index --ray` (docs/scale.md)
+# the scale extra (Milvus, Ray Data), for RAG_STORE=milvus and `rag index --ray` (docs/scale.md),
+# and the Milvus 2.3.5 server that tests/test_milvus_server.py starts
 $(BIN)/.installed-scale: $(BIN)/.installed
-	$(BIN)/pip install -q -e '.[dev,scale]'
+	$(BIN)/pip install -q -e '.[dev,scale,milvus-server]'
 	touch $@
 
 install-scale: $(BIN)/.installed-scale

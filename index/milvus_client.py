@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from index.errors import (
     REBUILD_HINT,
@@ -194,7 +196,10 @@ def _connection_error(location: MilvusLocation, exc: Exception) -> Exception:
             "run a Milvus server and set RAG_MILVUS_URI=http://host:19530 so several processes can share it"
         )
     lowered = text.lower()
-    if any(word in lowered for word in ("auth", "token", "credential", "permission", "denied")):
+    refused = any(word in lowered for word in ("auth", "token", "credential", "permission", "denied"))
+    # a server that takes the connection and then fails the handshake refused the token (Milvus 2.3
+    # says only "illegal connection params or server unavailable")
+    if refused or (location.token and _listening(location.uri)):
         return StoreConnectionError(
             f"Milvus at {location.uri} refused the credentials ({text}); set RAG_MILVUS_TOKEN to "
             "'user:password' or an API key that the server accepts"
@@ -203,6 +208,18 @@ def _connection_error(location: MilvusLocation, exc: Exception) -> Exception:
         f"cannot reach Milvus at {location.uri} ({text}); start the server or correct RAG_MILVUS_URI "
         "(a local *.db file path runs the embedded milvus-lite)"
     )
+
+
+def _listening(uri: str) -> bool:
+    """True when something accepts TCP connections at the URI's host and port."""
+    parsed = urlparse(uri)
+    if not parsed.hostname:
+        return False
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 19530), timeout=2.0):
+            return True
+    except OSError:
+        return False
 
 
 def read_state(client: Any, location: MilvusLocation) -> State:

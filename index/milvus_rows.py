@@ -174,6 +174,15 @@ def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
     client.create_collection(
         location.collection, schema=schema, index_params=index_params, consistency_level="Strong"
     )
+    create_records_collection(client, location)
+
+
+def create_records_collection(client: Any, location: MilvusLocation) -> None:
+    """The records collection: documents, state rows and leases. It needs nothing of Milvus 2.5, so
+    it also runs on a 2.3 server (tests/test_milvus_server.py), without the INVERTED scalar indexes
+    that 2.3 lacks: there filters scan the records instead."""
+    from pymilvus import DataType
+    from pymilvus.exceptions import MilvusException
 
     records = client.create_schema(auto_id=False, enable_dynamic_field=False)
     records.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
@@ -184,13 +193,20 @@ def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
     records.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR)
     records.add_field("record", DataType.JSON)
     records.add_field("vector", DataType.FLOAT_VECTOR, dim=len(PLACEHOLDER))
-    index_params = client.prepare_index_params()
-    index_params.add_index("vector", index_type="FLAT", metric_type="L2")
-    for name in ("doc_id", "gen", "kind"):
-        index_params.add_index(name, index_type="INVERTED")
-    client.create_collection(
-        location.records, schema=records, index_params=index_params, consistency_level="Strong"
-    )
+    for scalar_indexes in (True, False):
+        index_params = client.prepare_index_params()
+        index_params.add_index("vector", index_type="FLAT", metric_type="L2")
+        for name in ("doc_id", "gen", "kind") if scalar_indexes else ():
+            index_params.add_index(name, index_type="INVERTED")
+        try:
+            client.create_collection(
+                location.records, schema=records, index_params=index_params, consistency_level="Strong"
+            )
+            return
+        except MilvusException as exc:
+            if not scalar_indexes or "INVERTED" not in str(exc):
+                raise
+            client.drop_collection(location.records)  # Milvus before 2.4: again, without them
 
 
 def drop_collections(client: Any, location: MilvusLocation) -> None:

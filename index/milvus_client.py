@@ -12,6 +12,7 @@ and lookup of index/milvus_store.py goes through it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -73,8 +74,10 @@ class MilvusLocation:
         return self.is_lite and not self.is_python_lite
 
 
+@functools.cache
 def lite_major() -> int:
-    """The installed milvus-lite's major version (0 when it is not installed)."""
+    """The installed milvus-lite's major version (0 when it is not installed); read once, because
+    every store call that adapts to the engine asks and a metadata lookup costs about a millisecond."""
     try:
         return int(metadata.version("milvus-lite").split(".")[0])
     except (metadata.PackageNotFoundError, ValueError):

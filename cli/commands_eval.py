@@ -37,7 +37,7 @@ DatasetOption = Annotated[
     str | None,
     typer.Option(
         "--dataset",
-        help="Evaluate on a public dataset file instead: squad, squad2 or tatqa",
+        help="Evaluate on a public dataset instead: squad, squad2, tatqa (a file) or bbc (its folder)",
         show_default=False,
     ),
 ]
@@ -119,7 +119,7 @@ def _check_options(
         raise InputError(f"--split takes one of {', '.join(SPLITS)} and goes with --dataset")
 
     if dataset is None and dataset_file is not None:
-        raise InputError(f"{dataset_file} is only read with --dataset squad|squad2|tatqa")
+        raise InputError(f"{dataset_file} is only read with --dataset squad|squad2|tatqa|bbc")
     if dataset is not None and (questions is not None or compare):
         raise InputError("--dataset runs a public dataset; leave out --questions and --compare with it")
 

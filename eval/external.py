@@ -8,6 +8,10 @@
 - tatqa: one document per hybrid context, its text paragraphs only (tables are left out), with
   its text-only single-span questions whose short answer holds a quantity. A span written without
   its scale ("$539" with scale "million") gets the scale word appended.
+- bbc: the BBC business news set (a folder with corpus/ and train.jsonl / validation.jsonl, in the
+  format of eval/questions.jsonl plus the answer's `sentence`): every one of its articles is a
+  document (the first line is the headline), so each question is asked over the whole collection;
+  `--split train|validation` reads that file's questions, no split reads both.
 - split: `train.splits` decides by title (SQuAD) or context (TAT-QA) which questions are
   training, validation or held out; `--split` asks only those, over the whole file's documents.
 - limit N: N questions spread over the documents (the first question of each document, then
@@ -26,15 +30,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from eval.questions import UNANSWERABLE, EvalItem
+from eval.questions import UNANSWERABLE, EvalItem, load_eval_set
 from index.errors import InputError, UnsupportedFileError
 from index.ingest import document_from_text
 from index.types import Document
 from rag.quantities import parse_quantities, parse_quantity
 from train.splits import Split, split_of_group
 
-DatasetName = Literal["squad", "squad2", "tatqa"]
-DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa")
+DatasetName = Literal["squad", "squad2", "tatqa", "bbc"]
+DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa", "bbc")
 MIN_DISTRACTORS = 5
 MAX_ANSWER_WORDS = 6  # longer gold answers are explanations that happen to hold a number
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
@@ -70,6 +74,8 @@ def load_external(
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
+    if name == "bbc":
+        return _bbc_set(path, limit, split)
     data = read_dataset_json(path)
     try:
         groups = list(_tatqa_groups(data) if name == "tatqa" else _squad_groups(data, name))
@@ -83,6 +89,57 @@ def load_external(
     documents = _documents(chosen)
     kept = {document.doc_id for document in documents}
     return ExternalSet(name, documents, tuple(i for i in items if set(i.sources) <= kept))
+
+
+BBC_SPLIT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl"}
+
+
+def _bbc_set(path: Path, limit: int | None, split: Split | None) -> ExternalSet:
+    """The BBC business set: its questions (one split's file, or both) over all of its articles."""
+    folder = path if path.is_dir() else path.parent
+    if split == "heldout":
+        raise InputError("the bbc set has no held-out split here (its test questions are hidden); "
+                         "use --split train or --split validation")  # fmt: skip
+    if path.is_dir():
+        names = [BBC_SPLIT_FILES[split]] if split else list(BBC_SPLIT_FILES.values())
+        files = [folder / name for name in names]
+    else:
+        files = [path]
+    items = [item for file in files for item in bbc_items(file)]
+    groups = bbc_documents(folder / "corpus")
+    by_source: dict[str, list[EvalItem]] = {}
+    for item in items:
+        by_source.setdefault(item.sources[0], []).append(item)
+    groups = [replace(g, items=tuple(by_source.get(g.raw_id, ()))) for g in groups]
+    if not any(g.items for g in groups):
+        raise InputError(f"{path} holds no bbc question about an article of {folder / 'corpus'}")
+    if limit is None:
+        chosen, picked = groups, tuple(items)
+    else:
+        chosen, picked = _select(groups, limit)
+    documents = tuple(document_from_text(g.raw_id, g.text, title=g.title) for g in chosen)
+    return ExternalSet("bbc", documents, picked)
+
+
+def bbc_documents(corpus: Path) -> list[_Group]:
+    """Every article of the BBC corpus folder, as (doc_id, headline, text), in file order."""
+    files = sorted(corpus.glob("*.txt"))
+    if not files:
+        raise InputError(f"the bbc corpus folder {corpus} holds no .txt article")
+    groups = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"bbc article {file} cannot be read as UTF-8 text: {exc}") from exc
+        headline = text.strip().splitlines()[0].strip() if text.strip() else file.stem
+        groups.append(_Group(file.stem, headline, text, ()))
+    return groups
+
+
+def bbc_items(path: Path) -> list[EvalItem]:
+    """The questions of one BBC JSONL file (the eval-set format, plus the answer's `sentence`)."""
+    return load_eval_set(path, ignore=("sentence",))
 
 
 def _documents(groups: list[_Group]) -> tuple[Document, ...]:

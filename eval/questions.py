@@ -50,8 +50,10 @@ class EvalItem:
         return tuple(q for q in parsed if q is not None)
 
 
-def load_eval_set(path: Path) -> list[EvalItem]:
-    """Read and validate a JSONL eval set; InputError names the file, the line and the fix."""
+def load_eval_set(path: Path, ignore: tuple[str, ...] = ()) -> list[EvalItem]:
+    """Read and validate a JSONL eval set; InputError names the file, the line and the fix.
+
+    `ignore` names keys a dataset adds to the format (the BBC set's `sentence`), which are dropped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
@@ -63,7 +65,7 @@ def load_eval_set(path: Path) -> list[EvalItem]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        item = parse_eval_line(line, f"{path}:{number}")
+        item = parse_eval_line(line, f"{path}:{number}", ignore)
         if item.id in seen:
             raise InputError(f"{path}:{number}: id {item.id!r} is already used on line {seen[item.id]}")
         seen[item.id] = number
@@ -73,7 +75,7 @@ def load_eval_set(path: Path) -> list[EvalItem]:
     return items
 
 
-def parse_eval_line(line: str, where: str) -> EvalItem:
+def parse_eval_line(line: str, where: str, ignore: tuple[str, ...] = ()) -> EvalItem:
     """One validated EvalItem from one line; `where` ("file:line") heads every error message."""
     try:
         record = json.loads(line)
@@ -81,6 +83,7 @@ def parse_eval_line(line: str, where: str) -> EvalItem:
         raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected a JSON object like {EXAMPLE_LINE}")
+    record = {key: value for key, value in record.items() if key not in ignore}
     _check_keys(record, where)
     item = EvalItem(
         id=_text(record, "id", where),

@@ -17,7 +17,7 @@ Conventions:
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 QuantityKind = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "range", "number"]
@@ -61,11 +61,34 @@ _SCALES_SPEC = "hundred=1e2 thousand=1e3 million=1e6 billion=1e9 trillion=1e12 d
 _SCALES = {
     w: float(v) for w, v in _table(_SCALES_SPEC, "mn=1e6 mln=1e6 b=1e9 bn=1e9 tn=1e12 trn=1e12").items()
 }
-_SYMBOLS = _table("$=USD US$=USD U.S.$=USD HK$=HKD A$=AUD C$=CAD S$=SGD €=EUR £=GBP ¥=CNY ₸=KZT ₽=RUB")
-_CODES = "USD EUR CNY RMB KZT GBP JPY RUB HKD AUD CAD SGD CHF INR".split()
-_CURRENCY_WORDS = _table(
-    "dollar=USD yuan=CNY renminbi=CNY euro=EUR tenge=KZT", "ruble=RUB rouble=RUB yen=JPY pound=GBP"
+_SYMBOLS = _table(
+    "$=USD US$=USD U.S.$=USD HK$=HKD A$=AUD C$=CAD S$=SGD NZ$=NZD R$=BRL €=EUR £=GBP ¥=CNY ₸=KZT ₽=RUB",
+    "₹=INR ₩=KRW Rs=INR Rs.=INR",
 )
+_CODES = """USD EUR CNY RMB KZT GBP JPY RUB HKD AUD CAD SGD CHF INR NZD SEK NOK DKK ZAR BRL MXN KRW TRY
+    TWD THB IDR MYR PLN ILS AED SAR PKR IQD KWD NGN EGP CZK HUF ARS""".split()
+# Currencies written as words, singular; a country's name goes first where the word is shared
+# ("Australian dollars" are AUD, "dollars" alone USD). A word with no one country ("dinars") keeps
+# the word as its unit, so that two mentions of it still match each other.
+_CURRENCY_WORDS = _table(
+    "us_dollar=USD u.s._dollar=USD american_dollar=USD australian_dollar=AUD canadian_dollar=CAD",
+    "new_zealand_dollar=NZD hong_kong_dollar=HKD singapore_dollar=SGD taiwan_dollar=TWD dollar=USD",
+    "euro=EUR yuan=CNY renminbi=CNY tenge=KZT rouble=RUB ruble=RUB yen=JPY pound_sterling=GBP",
+    "swiss_franc=CHF franc=CHF indian_rupee=INR pakistani_rupee=PKR rupee=INR mexican_peso=MXN",
+    "philippine_peso=PHP argentine_peso=ARS chilean_peso=CLP peso=PESO iraqi_dinar=IQD",
+    "kuwaiti_dinar=KWD jordanian_dinar=JOD algerian_dinar=DZD tunisian_dinar=TND serbian_dinar=RSD",
+    "bahraini_dinar=BHD libyan_dinar=LYD dinar=DINAR swedish_krona=SEK swedish_kronor=SEK",
+    "norwegian_krone=NOK norwegian_kroner=NOK danish_krone=DKK danish_kroner=DKK kronor=SEK krona=SEK",
+    "kroner=KRONE krone=KRONE south_african_rand=ZAR rand=ZAR turkish_lira=TRY lira=TRY",
+    "brazilian_real=BRL reais=BRL ringgit=MYR baht=THB rupiah=IDR naira=NGN shekel=ILS zloty=PLN",
+    "cfa_franc=XOF forint=HUF hryvnia=UAH dirham=AED riyal=SAR rial=IRR egyptian_pound=EGP pence=GBP penny=GBP",
+    "cent=USD",
+)
+_CURRENCY_WORDS = {word.replace("_", " "): code for word, code in _CURRENCY_WORDS.items()}
+_SUBUNITS = frozenset({"pence", "penny", "cent"})  # a hundredth of the unit: "530 pence" is £5.30
+_WORDLESS_CODES = {"PESO": "pesos", "DINAR": "dinars", "KRONE": "kroner"}  # units named as a word only
+# The won and the real are words of English too: they name money only after a scale ("1.2tn won").
+_SCALED_ONLY = frozenset({"won", "real"})
 # Surface prefix -> canonical unit; the first prefix that fits wins, so "mi"/"mm" precede "m".
 _MEASURE_UNITS = _table(
     "sq=km2 square=km2 km2=km2 km²=km2 kilom=km km=km cm=cm mm=mm mi=mi m=m t=t",
@@ -103,16 +126,38 @@ _CORE = re.compile(
     r"|a(?=\s+(?:dozen|hundred|thousand|million|billion)\b))\b)"
 )
 _CUR_BEFORE = re.compile(
-    rf"(?:(?P<sym>(?:(?:US|U\.S\.)\s?|HK|A|C|S)?\$|[€£¥₸₽])|\b(?P<code>{_alt(_CODES)}))\s?$"
+    rf"(?:(?P<sym>(?:(?:US|U\.S\.)\s?|HK|NZ|A|C|S|R)?\$|[€£¥₸₽₹₩]|\bRs\.?)|\b(?P<code>{_alt(_CODES)}))\s?$"
+)
+# what follows a figure written "100m" when the m is metres, not a million
+_DIMENSION = re.compile(
+    r"\s*-?\s*(?i:long|high|tall|wide|deep|thick|above|below|deep|in\s+(?:length|height|diameter|depth|width)"
+    r"|sprint|race|hurdles|freestyle|relay|square|sq\b|radius|altitude|elevation|from|away|of\s+water)\b"
 )
 _SCALE = re.compile(
     r"(?:\s+|\s*-\s*)?(?P<w>(?i:thousand|million|billion|trillion|hundred|dozen))\b"
     r"|\s?(?P<a>(?i:bn|mn|mln|trn|tn))\b|\s?(?P<s>[kKmMbB])\b"
 )
+_CURRENCY_PHRASE = (
+    r"(?:"
+    + "|".join(
+        re.escape(w).replace(r"\ ", r"\s+")
+        + ("" if w.endswith(("s", "yen", "yuan", "baht", "rand")) else "(?:e?s)?")
+        for w in sorted([*_CURRENCY_WORDS, "pounds sterling"], key=len, reverse=True)
+        if w not in ("pound sterling",)
+    )
+    + ")"
+)
 _CUR_AFTER = re.compile(
-    r"(?:\s+|\s*-\s*)(?P<w>(?i:U\.S\.\s*dollars?|US\s+dollars?|dollars?|yuan|renminbi|euros?"
-    r"|tenge|roubles?|rubles?|yen|pounds\s+sterling))\b"
-    rf"|\s*(?P<code>{_alt(_CODES)})\b"
+    rf"(?:\s+|\s*-\s*)(?P<w>(?i:{_CURRENCY_PHRASE}|won|real))\b"
+    rf"|\s*(?P<code>{_alt(_CODES)})\b|(?P<p>p)\b(?!\.m\.)"
+)
+# "Australian dollars 648m", "euros 5bn": a currency written as words before its figure (plural
+# or with its country, so "the euro 5 years on" is not read as money)
+_CUR_WORD_BEFORE = re.compile(
+    r"(?i:\b(?P<w>(?:us|u\.s\.|american|australian|canadian|new\s+zealand|hong\s+kong|singapore|swiss"
+    r"|cfa|indian|mexican|iraqi|kuwaiti|swedish|norwegian|danish|south\s+african|turkish|brazilian)"
+    r"\s+(?:dollars?|francs?|rupees?|pesos?|dinars?|kronor|krona|kroner|krone|rand|lira|reais|real)"
+    r"|dollars|euros|yuan|renminbi|tenge|roubles|rubles|yen|dinars|rupees|pesos|francs))\s+$"
 )
 _PERCENT = re.compile(r"\s*-?\s*(?:%|(?i:per\s*cent(?:age\s+points?)?|pct)\b)")
 _MEASURE = re.compile(
@@ -192,7 +237,71 @@ def _parse(text: str, bare_words: bool) -> list[Quantity]:
         q = None if _glued(text, m.start()) else _number_at(text, m, bare_words)
         if q is not None:
             cands.append((q.start, q.end, 4, q))
-    return _resolve(cands)
+    return _join_ranges(text, _resolve(cands))
+
+
+_RANGE_KINDS = frozenset({"money", "percent", "count", "number", "length"})
+_DASH = re.compile(r"\s*[-–—]\s*")
+_TO = re.compile(r"\s+(?i:to)\s+")
+_AND = re.compile(r"\s+(?i:and)\s+")
+_BETWEEN = re.compile(r"(?i:\bbetween)\s+$")
+_FROM = re.compile(r"(?i:\bfrom)\s+$")
+
+
+def _join_ranges(text: str, found: list[Quantity]) -> list[Quantity]:
+    """Two figures that make one range become one mention: "30-40%", "$3-5bn", "3 to 5 days",
+    "between 3% and 5%". "From 3% to 5%" is a change, not a range, and stays two mentions."""
+    out: list[Quantity] = []
+    for q in found:
+        low = out[-1] if out else None
+        joined = _range_of(text, low, q) if low is not None else None
+        if joined is not None:
+            out[-1] = joined
+        else:
+            out.append(q)
+    return out
+
+
+def _range_of(text: str, low: Quantity, high: Quantity) -> Quantity | None:
+    if low.kind not in _RANGE_KINDS or high.kind not in _RANGE_KINDS or low.value_end is not None:
+        return None
+    gap = text[low.end : high.start]
+    between = _BETWEEN.search(text, max(0, low.start - 12), low.start)
+    bare = low.kind == "number" and low.unit is None
+    if bare and high.kind == "number" and high.unit is None and _yearlike(low) and _yearlike(high):
+        return None  # "(1894–1895)": years before 1900, which a gold "1894" names
+    if between and _AND.fullmatch(gap):
+        start = between.start()
+    elif (_DASH.fullmatch(gap) or (_TO.fullmatch(gap) and bare)) and not _FROM.search(
+        text, max(0, low.start - 8), low.start
+    ):
+        start = low.start
+    else:
+        return None
+    if bare:
+        kind, unit = high.kind, high.unit
+    elif (high.kind == "number" and high.unit is None) or (low.kind, low.unit) == (high.kind, high.unit):
+        kind, unit = low.kind, low.unit  # "$3-5bn": the currency comes first
+    else:
+        return None
+    value = low.value * _written_scale(high) if _written_scale(low) == 1.0 else low.value
+    if not value < high.value:
+        return None
+    return Quantity(value, unit, kind, text[start : high.end], start, high.end, low.qualifier, high.value)
+
+
+def _yearlike(q: Quantity) -> bool:
+    return bool(re.fullmatch(r"\d{4}", q.text)) and 1000 <= q.value <= 2100
+
+
+def _written_scale(q: Quantity) -> float:
+    """What a mention's scale word or letter multiplies its digits by ("5bn" -> 1e9), 1 when none."""
+    m = _DISPLAYED.search(q.text)
+    if m is None or q.kind == "percent":
+        return 1.0
+    core = float(m.group().replace(",", ""))
+    factor = q.value / core if core else 1.0
+    return 100.0 if q.unit == "GBP" and m.end() < len(q.text) and q.text[m.end()] == "p" else factor
 
 
 def _resolve(cands: list[_Cand]) -> list[Quantity]:
@@ -223,11 +332,18 @@ def _number_at(text: str, m: re.Match[str], bare_words: bool) -> Quantity | None
     words = () if m["num"] else m["word"].lower().split("-")
     core = float(m["num"].replace(",", "")) if m["num"] else float(sum(_WORD_NUM.get(w, 1) for w in words))
     start, end = m.span()
-    if before := None if is_word else _CUR_BEFORE.search(text, max(0, start - 8), start):
+    before = None
+    if not is_word:
+        before = _CUR_BEFORE.search(text, max(0, start - 8), start)
+        before = before or _CUR_WORD_BEFORE.search(text, max(0, start - 40), start)
+    if before:
         start = before.start()
     value, end, scaled = _scale_after(text, end, core, before is not None)
-    if after := None if before else _CUR_AFTER.match(text, end):
+    after = None if before else _currency_after(text, end, scaled)
+    if after:
         end = after.end()
+        if (after["w"] or after["p"] or "").lower().rstrip("s") in _SUBUNITS or after["p"]:
+            value /= 100  # "530 pence", "583p": pounds
     kind, unit, end = _classify(text, end, value, _currency_code(before or after), is_word)
     if text[end : end + 1].isalpha() or (is_word and kind == "number" and not bare_words):
         return None  # "5G", "25th", "1990s"; a spelled-out number with nothing counted
@@ -241,26 +357,56 @@ def _number_at(text: str, m: re.Match[str], bare_words: bool) -> Quantity | None
     return Quantity(value, unit, kind, text[qstart:end], qstart, end, qualifier)
 
 
+def _currency_after(text: str, end: int, scaled: bool) -> re.Match[str] | None:
+    """A currency written after the figure ("77m euros", "200 dinars", "583p"), if any."""
+    after = _CUR_AFTER.match(text, end)
+    if after is None or (after["w"] and after["w"].lower() in _SCALED_ONLY and not scaled):
+        return None
+    return after
+
+
 def _scale_after(text: str, end: int, value: float, currency: bool) -> tuple[float, int, bool]:
-    # Up to two scale words ("2 thousand million"); k/m/b only after a currency ("$5m" vs "5 m").
+    """Up to two scale words ("2 thousand million"). A scale letter needs a reason to be one: "m"
+    is a million unless a measure follows ("a 100m-long bridge"), as business news writes it
+    ("4.5m barrels", "77m euros"); "k" and "b" need a currency before or after ("$5k", "5bn")."""
     scaled = False
     for _ in range(2):
         m = _SCALE.match(text, end)
-        if m is None or (m.group("s") and not currency):
+        if m is None:
             break
-        value *= _SCALES[(m.group("w") or m.group("a") or m.group("s")).lower()]
+        letter = m.group("s")
+        # "22,400 m" with a space is metres; "4.5m barrels" a million
+        if (
+            letter
+            and not currency
+            and (m.group(0)[0].isspace() or not _letter_is_scale(text, m.end(), letter))
+        ):
+            break
+        value *= _SCALES[(m.group("w") or m.group("a") or letter).lower()]
         end, scaled = m.end(), True
     return value, end, scaled
+
+
+def _letter_is_scale(text: str, end: int, letter: str) -> bool:
+    if _CUR_AFTER.match(text, end) and not _CUR_AFTER.match(text, end)["p"]:
+        return True
+    return letter in "mM" and not _DIMENSION.match(text, end)
 
 
 def _currency_code(m: re.Match[str] | None) -> str | None:
     if m is None:
         return None
-    if sym := m.groupdict().get("sym"):
+    found = m.groupdict()
+    if sym := found.get("sym"):
         return _SYMBOLS["".join(sym.split())]
-    if m["code"]:
+    if found.get("code"):
         return "CNY" if m["code"] == "RMB" else m["code"]
-    return next(code for word, code in _CURRENCY_WORDS.items() if word in m["w"].lower())
+    if found.get("p"):
+        return "GBP"
+    words = " ".join(m["w"].lower().split())
+    if words in _SCALED_ONLY:
+        return "KRW" if words == "won" else "BRL"
+    return next(code for word, code in _CURRENCY_WORDS.items() if words.startswith(word))
 
 
 def _classify(
@@ -299,9 +445,11 @@ def _counted_noun(text: str, pos: int, value: float, is_word: bool) -> tuple[str
     while len(words) < 4 and (m := _NOUN_TOKEN.match(text, pos)):
         word = m.group(1)
         low = word.lower()
-        if low in _NOT_NOUNS or low.endswith(("ed", "ly")) or (words and low.endswith("ing")):
+        if low in _NOT_NOUNS or low.endswith("ly") or (words and low.endswith("ing")):
             break
-        if is_word and not words and word[0].isupper():
+        if low.endswith("ed") and not _plural_next(text, m.end()):
+            break  # "20 delegates attended"; but "27,000 taped conversations" counts conversations
+        if is_word and not words and word[0].isupper() and not _plural_next(text, m.end()):
             return None  # "One Belt, One Road": a spelled-out number before a Name is the name
         words.append((word, m.end(1)))
         pos = m.end()
@@ -315,8 +463,23 @@ def _counted_noun(text: str, pos: int, value: float, is_word: bool) -> tuple[str
     plurals = [(w, e) for w, e in heads if w.lower() in _IRREGULAR_PLURALS or _PLURAL.fullmatch(w.lower())]
     if not heads:
         return None
+    if not plurals and value >= 1e6 and heads[0][0].lower() not in _TIME_UNITS:
+        return None  # "a 5bn deal": a scaled figure before a singular noun describes it
     word, end = plurals[0] if plurals and value != 1 else heads[-1]
+    if heads[0][0].lower() in _TIME_UNITS:
+        word, end = heads[0]  # "a 10 year jail sentence" is ten years
     return None if word[0].isupper() else (word.lower(), end)
+
+
+def _plural_next(text: str, pos: int) -> bool:
+    """True when the word at pos is a lower-case plural noun ("six WorldCom executives")."""
+    m = _NOUN_TOKEN.match(text, pos)
+    if m is None:
+        return False
+    low = m.group(1)
+    return (
+        low.islower() and low not in _NOT_NOUNS and bool(_PLURAL.fullmatch(low) or low in _IRREGULAR_PLURALS)
+    )
 
 
 def _qualifier_before(text: str, start: int) -> tuple[str | None, int]:
@@ -396,11 +559,22 @@ def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:
     if a.kind in ("year", "ordinal", "range", "date"):
         same_year = a.year is None or b.year is None or a.year == b.year
         return (a.value, a.value_end, a.month, a.day) == (b.value, b.value_end, b.month, b.day) and same_year
+    if (a.value_end is None) != (b.value_end is None):
+        return False  # "30-40%" is neither 30% nor 40%
     va, ha = _normalised(a)
     vb, hb = _normalised(b)
-    diff, size = abs(va - vb), max(abs(va), abs(vb))
+    if not _close(va, vb, max(ha, hb), rel_tol):
+        return False
+    if a.value_end is None or b.value_end is None:
+        return True
+    factor_a, factor_b = va / a.value if a.value else 1.0, vb / b.value if b.value else 1.0
+    return _close(a.value_end * factor_a, b.value_end * factor_b, max(ha, hb), rel_tol)
+
+
+def _close(va: float, vb: float, half_unit: float, rel_tol: float) -> bool:
     # A displayed "$2 billion" stands for anything that rounds to it: strictly under half a unit.
-    return diff <= rel_tol * size + 1e-12 * max(size, 1.0) or diff < max(ha, hb)
+    diff, size = abs(va - vb), max(abs(va), abs(vb))
+    return diff <= rel_tol * size + 1e-12 * max(size, 1.0) or diff < half_unit
 
 
 def _compatible(a: Quantity, b: Quantity) -> bool:
@@ -439,12 +613,26 @@ def _normalised(q: Quantity) -> tuple[float, float]:
 
 def format_quantity(q: Quantity) -> str:
     """Canonical short answer: "$2 billion", "CNY 3 billion", "11.1%", "20,000 people", "25th"."""
+    if q.value_end is not None and q.kind in _RANGE_KINDS:
+        low, high = replace(q, value_end=None), replace(q, value=q.value_end, value_end=None)
+        if q.kind == "percent":
+            first = _format_amount(q.value, False)
+        elif q.kind in ("count", "length") or (q.kind == "number" and q.unit):
+            first = _format_amount(q.value)
+        else:
+            first = format_quantity(low)
+        # "30-40%", but "16 billion – 18 billion": a hyphen after a word would glue the figure to it
+        return f"{first}{'-' if first[-1].isdigit() else ' – '}{format_quantity(high)}"
     if q.kind == "money":
-        amount = _format_amount(q.value)
+        amount = _format_money(q.value)
+        if q.unit in _WORDLESS_CODES:
+            return f"{amount} {_WORDLESS_CODES[q.unit]}"
         symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(q.unit or "")
         return f"{symbol}{amount}" if symbol else f"{q.unit or ''} {amount}".strip()
     if q.kind == "percent":
         return f"{_format_amount(q.value, False)}%"
+    if q.kind == "number" and q.unit is None and re.fullmatch(r"\d{4}", q.text.strip()):
+        return q.text.strip()  # a year the parser could not call one ("in 1748"): no separator
     if q.kind in ("year", "range"):
         end = f"-{int(q.value_end)}" if q.value_end is not None else ""
         return f"{int(q.value)}{end}"
@@ -456,6 +644,13 @@ def format_quantity(q: Quantity) -> str:
         return _format_date(q)
     amount = _format_amount(q.value)
     return f"{amount} {q.unit}" if q.unit else amount
+
+
+def _format_money(value: float) -> str:
+    """An amount of money: pence and cents keep two decimals ("£5.30"), large sums a scale word."""
+    if abs(value) < 1e6 and not float(value).is_integer():
+        return f"{value:,.2f}" if abs(round(value, 2) - value) < 1e-9 else _format_amount(value)
+    return _format_amount(value)
 
 
 def _format_amount(value: float, scale_words: bool = True) -> str:

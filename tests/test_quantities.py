@@ -606,3 +606,104 @@ def test_the_year_of_a_date_spans_its_digits() -> None:
     assert year is not None and (year.kind, year.year, year.text) == ("year", 1943, "1943")
     assert text[year.start : year.end] == "1943"
     assert year_of(parse_quantity("May")) is None and year_of(parse_quantity("$2 billion")) is None
+
+
+# Business news writes currencies as words or codes, before or after the figure, and "m", "bn",
+# "tn" for scales; each form here was misread before (as metres, as a count, or not at all).
+NEWS_FORMS = [
+    ("a loss of 77m euros last year", "77m euros", 77e6, "EUR", "money"),
+    ("a profit of Australian dollars 648m in", "Australian dollars 648m", 648e6, "AUD", "money"),
+    ("revenue of 1.33bn Australian dollars for", "1.33bn Australian dollars", 1.33e9, "AUD", "money"),
+    ("it pumps 4.5m barrels a day", "4.5m barrels", 4.5e6, "barrels", "count"),
+    ("output of 110m tons of steel", "110m tons", 110e6, "t", "number"),
+    ("a fee of 200 dinars for", "200 dinars", 200, "DINAR", "money"),
+    ("shares closed at 530 pence on", "530 pence", 5.30, "GBP", "money"),
+    ("shares fell to 583p in London", "583p", 5.83, "GBP", "money"),
+    ("worth 1.2tn won ($1bn)", "1.2tn won", 1.2e12, "KRW", "money"),
+    ("a 500m yuan loan", "500m yuan", 500e6, "CNY", "money"),
+    ("sales of EUR 5m in", "EUR 5m", 5e6, "EUR", "money"),
+    ("a bid of 2bn Swiss francs", "2bn Swiss francs", 2e9, "CHF", "money"),
+    ("cut 3m jobs", "3m jobs", 3e6, "jobs", "count"),
+    ("debts of 1bn CFA francs", "1bn CFA francs", 1e9, "XOF", "money"),
+    ("six WorldCom executives were charged", "six WorldCom executives", 6, "executives", "count"),
+    ("27,000 taped conversations were", "27,000 taped conversations", 27000, "conversations", "count"),
+    ("a 10 year jail sentence", "10 year", 10, "year", "count"),
+    ("$1.13bn (£600m) for", "£600m", 600e6, "GBP", "money"),
+]
+
+
+@pytest.mark.parametrize(("text", "surface", "value", "unit", "kind"), NEWS_FORMS)
+def test_news_forms(text: str, surface: str, value: float, unit: str, kind: str) -> None:
+    q = _mention(text, surface)
+    assert math.isclose(q.value, value, rel_tol=1e-12)
+    assert (q.unit, q.kind) == (unit, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("a 100m-long bridge", ("100m", "m", "length")),  # a measure follows: metres
+        ("a 22,400 m line", ("22,400 m", "m", "length")),  # a space before the m: metres
+        ("they won 5 games", ("5 games", "games", "count")),  # "won" is money only after a scale
+        ("the euro 5 years on", ("5 years", "years", "count")),  # a singular currency word before
+        ("the 10pm news", None),  # a time, not pence
+    ],
+)
+def test_scale_letters_and_currency_words_that_are_not_money(text: str, kept: tuple | None) -> None:
+    found = parse_quantities(text)
+    assert [(q.text, q.unit, q.kind) for q in found] == ([kept] if kept else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "low", "high", "kind"),
+    [
+        ("growth of between 3% and 5% this year", "between 3% and 5%", 3, 5, "percent"),
+        ("a 30-40% fall", "30-40%", 30, 40, "percent"),
+        ("a $3-5bn deal", "$3-5bn", 3e9, 5e9, "money"),
+        ("between $1bn and $2bn of assets", "between $1bn and $2bn", 1e9, 2e9, "money"),
+        ("it takes 3 to 5 days", "3 to 5 days", 3, 5, "count"),
+    ],
+)
+def test_ranges_of_figures(text: str, surface: str, low: float, high: float, kind: str) -> None:
+    q = _mention(text, surface)
+    assert (q.kind, q.value, q.value_end) == (kind, low, high)
+
+
+def test_a_change_from_one_figure_to_another_is_no_range() -> None:
+    found = parse_quantities("the rate rose from 3% to 5% in May")
+    assert [q.text for q in found] == ["3%", "5%", "May"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("30-40%", "30 to 40 per cent", True),
+        ("30-40%", "40%", False),
+        ("between 3% and 5%", "3-5%", True),
+        ("77m euros", "€77 million", True),
+        ("530 pence", "£5.30", True),
+        ("583p", "£5.83", True),
+        ("200 dinars", "200 dinars", True),
+        ("Australian dollars 648m", "$648m", False),  # AUD is not USD
+    ],
+)
+def test_news_forms_match(a: str, b: str, expected: bool) -> None:
+    qa, qb = parse_quantity(a), parse_quantity(b)
+    assert qa is not None and qb is not None
+    assert quantities_match(qa, qb) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("in 1748", "1748"),  # a year before 1900 prints without a thousands separator
+        ("530 pence", "£5.30"),
+        ("200 dinars", "200 dinars"),
+        ("30-40%", "30-40%"),
+        ("$3-5bn", "$3 billion – $5 billion"),
+        ("77m euros", "€77 million"),
+    ],
+)
+def test_format_news_forms(text: str, shown: str) -> None:
+    q = parse_quantities(text)[-1]
+    assert format_quantity(q) == shown

@@ -76,7 +76,6 @@ class TimedReader:
     def __init__(self, inner: SpanReader) -> None:
         self.inner = inner
         self.meta = inner.meta
-        self.calibration = inner.calibration
         self.reader_dir = inner.reader_dir
         self.spent_ms = 0.0
 

@@ -217,7 +217,7 @@ def render_markdown(results: dict, command: str) -> str:
             ["corpus", "size", "time", "chunks/s", "tokens/s", "of which embedding", "unchanged re-index"],
             indexing_rows(results)),
         "## Query latency, in-process (ms, p50 / p95 / p99)\n\nCold: every question new to the "
-        "process. Warm: the same questions again (query vectors and sentence vectors cached).\n\n"
+        "process. Warm: the same questions again (query vectors and passage parsing cached).\n\n"
         + _md_table(["cold", *sizes], phase_rows(results, "cold")) + "\n\n"
         + _md_table(["warm", *sizes], phase_rows(results, "warm")[: len(PHASE_LABELS)]),
         "## Over HTTP\n\n" + _http_markdown(results),
@@ -256,7 +256,7 @@ def _http_markdown(results: dict) -> str:
         f"same 2 cores. Every counted request repeats a question, so the server answers it from its "
         f"answer cache (`RAG_ANSWER_CACHE`); the first pass over the questions (each new to the "
         f"server, not counted) had p50 {http['first_pass']['p50']:.0f} ms. With the answer cache off "
-        f"(`RAG_ANSWER_CACHE=0`: query and sentence vectors still cached, the answer worked out again "
+        f"(`RAG_ANSWER_CACHE=0`: query vectors still cached, the answer worked out again "
         f"each time): {uncached['rps']:.1f} answered/s, {uncached['errors']} errors, p50 / p95 / p99 "
         f"{uncached['p50_ms']:.1f} / {uncached['p95_ms']:.1f} / {uncached['p99_ms']:.1f} ms, "
         f"{uncached['server_cpu_ms_per_request']:.1f} ms of server CPU per request. The same run against a "

@@ -42,20 +42,26 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice")] = 13,
     max_questions: Annotated[
-        int, typer.Option("--max-questions", min=1, help="Answerable training questions used (numeric first)")
-    ] = 9000,
+        int | None,
+        typer.Option(
+            "--max-questions",
+            min=1,
+            help="Reader training questions used, numeric first [default: all of the reader fold]",
+            show_default=False,
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the training windows")] = 1,
     validation_limit: Annotated[
         int | None,
         typer.Option(
             "--validation-limit",
             min=1,
-            help="Validation questions per set (a quick check)",
+            help="Questions per reading set, ranker fold and validation (a quick check)",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Fine-tune the span reader, choose its calibration and threshold on validation, write a model card."""
+    """Fine-tune the span reader, fit the ranker, choose on validation, write the weights and a model card."""
     from rag.reader import DEFAULT_READER_DIR
     from train.fit import TrainConfig
     from train.run import TrainRequest, run_training
@@ -78,9 +84,13 @@ def train(
 
         card = run_training(request, on_progress)
     chosen = card["validation"]["chosen"]
+    figures = "; ".join(
+        f"{domain} right {f.get('right', 0):.3f}, wrong {f.get('wrong', 0):.3f}, "
+        f"abstention recall {f.get('abstention_recall', 0):.3f}"
+        for domain, f in chosen["cross_fitted"].items()
+    )
     console.print(
-        f"weights written to {request.out_dir}: validation right {chosen['right']:.3f}, wrong "
-        f"{chosen['wrong']:.3f}, abstention recall {chosen['abstention_recall']:.3f}, reading "
+        f"weights written to {request.out_dir}: validation {figures}; {chosen['ranker']} ranker reading "
         f"{chosen['windows']} sentences, threshold {chosen['calibration']['threshold']:.3f}; "
         f"{card['wall_time_s']['total']:.0f} s (model card: MODEL_CARD.md)",
         highlight=False,

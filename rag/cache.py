@@ -1,9 +1,9 @@
-"""A thread-safe LRU cache: vectors shared by the index versions an engine swaps in, and answers.
+"""A thread-safe LRU cache: query vectors shared by the index versions an engine swaps in, and answers.
 
-Vector keys never go stale across versions: query vectors are keyed by the query text (the model
-is fixed for an engine), sentence vectors by document id, content hash and offset. So an upload
-or a delete, which swaps in a new retriever and answerer, keeps every vector computed so far.
-Answers depend on the whole index, so each index version has its own answer cache.
+Query vectors never go stale across versions: they are keyed by the query text (the model is
+fixed for an engine). So an upload or a delete, which swaps in a new retriever and answerer,
+keeps every query vector computed so far. Answers depend on the whole index, so each index
+version has its own answer cache.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ _CURRENCY_WORDS = _table(
     "norwegian_krone=NOK norwegian_kroner=NOK danish_krone=DKK danish_kroner=DKK kronor=SEK krona=SEK",
     "kroner=KRONE krone=KRONE south_african_rand=ZAR rand=ZAR turkish_lira=TRY lira=TRY",
     "brazilian_real=BRL reais=BRL ringgit=MYR baht=THB rupiah=IDR naira=NGN shekel=ILS zloty=PLN",
-    "cfa_franc=XOF forint=HUF hryvnia=UAH dirham=AED riyal=SAR rial=IRR egyptian_pound=EGP pence=GBP penny=GBP",
+    "cfa_franc=XOF forint=HUF hryvnia=UAH dirham=AED riyal=SAR rial=IRR egyptian_pound=EGP",
+    "pence=GBP penny=GBP",
     "cent=USD",
 )
 _CURRENCY_WORDS = {word.replace("_", " "): code for word, code in _CURRENCY_WORDS.items()}
@@ -670,3 +671,12 @@ def _format_date(q: Quantity) -> str:
         text += f" {q.day}" + (f"-{int(q.value_end)}" if q.value_end is not None else "")
         return text + (f", {q.year}" if q.year is not None else "")
     return f"{text} {q.year}" if q.year is not None else text
+
+
+def currency_names(code: str) -> tuple[str, ...]:
+    """The words and symbols that name a currency in text ("GBP" -> "£", "pound", "pence", …)."""
+    words = [word.split()[-1] for word, known in _CURRENCY_WORDS.items() if known == code]
+    symbols = [symbol for symbol, known in _SYMBOLS.items() if known == code]
+    if code == "GBP":
+        words += ["pound", "sterling"]
+    return tuple(dict.fromkeys([*words, *symbols, code.lower()]))

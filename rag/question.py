@@ -9,8 +9,7 @@ from typing import Literal
 from index.lexical import stemmer_and_words
 
 Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
-TimeIntent = Literal["year", "latest", "earliest", "none"]
-DateRole = Literal["start", "end"]
+TimeIntent = Literal["year", "earliest", "none"]
 
 _COUNTED = re.compile(r"\b(?:how\s+many|(?:number|count|total)\s+of)\s+((?:[\w-]+\s*){1,3})", re.I)
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -62,7 +61,6 @@ _KIND_RULES: list[tuple[re.Pattern[str], Wanted]] = [
     (re.compile(r"\bhow (?:much|big|large)\b", re.I), "number"),
 ]
 _IRREGULAR_PLURALS = frozenset("people men women children staff personnel".split())
-_LATEST = re.compile(r"\b(latest|most recent|current|currently|now|today|recent)\b", re.I)
 _EARLIEST = re.compile(r"\b(first|earliest|original|initially|initial)\b", re.I)
 _PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,}(?:-[A-Z][a-z]+)*)\b")
 _QUESTION_WORDS = frozenset(
@@ -81,13 +79,12 @@ class Question:
 
     text: str
     wanted: Wanted
-    counted: str | None  # the noun a "how many" question counts, singular ("station")
+    counted: str | None  # the noun a "how many" question counts, singular ("station"): a ranker feature
     year: int | None  # a year the question names
     time_intent: TimeIntent
     terms: tuple[str, ...]  # stemmed content words
     term_words: tuple[str, ...]  # a word of the question for each term (stores look words up)
     proper_nouns: tuple[str, ...]  # capitalised names the answer's source must mention
-    date_role: DateRole | None = None  # a date question about when something starts or ends
     period: tuple[int, ...] = ()  # the years of a period the question names ("between 2015 and 2018")
 
 
@@ -116,9 +113,7 @@ def analyse(question: str) -> Question:
     if year and wanted == "year":
         wanted = "number"  # "in 2018, how …": the year is a condition, not the thing asked
     intent: TimeIntent = "year" if year else "none"
-    if not year and _LATEST.search(question):
-        intent = "latest"
-    elif not year and _EARLIEST.search(question) and wanted != "ordinal":
+    if not year and _EARLIEST.search(question) and wanted != "ordinal":
         intent = "earliest"
     terms: dict[str, str] = {}
     for word, stem in zip(*stemmer_and_words(question), strict=True):
@@ -133,26 +128,8 @@ def analyse(question: str) -> Question:
         terms=tuple(terms),
         term_words=tuple(terms.values()),
         proper_nouns=_proper_nouns(question),
-        date_role=_date_role(question) if wanted in ("date", "year") else None,
         period=tuple(sorted(set(years))) if len(set(years)) > 1 else (),
     )
-
-
-_ENDS = re.compile(
-    r"\b(until|till|through|up to) (what|which|when)\b|\buntil when\b|\b(when|what date|what day)\b.*"
-    r"\b(end|ends|finish|finishes|expire|expires|run out|runs out)\b",
-    re.I,
-)
-_STARTS = re.compile(r"\b(from|since|starting) (what|which|when)\b|\bsince when\b", re.I)
-
-
-def _date_role(question: str) -> DateRole | None:
-    """ "Until what date …?" asks for the end of a period, "From what day …?" for its start."""
-    if _ENDS.search(question):
-        return "end"
-    if _STARTS.search(question):
-        return "start"
-    return None
 
 
 def _counted_noun(question: str) -> str | None:

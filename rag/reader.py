@@ -6,24 +6,24 @@ answerer keeps only spans that hold a quantity found by `rag.quantities`, so eve
 still a number inside a cited sentence; the reader decides which one.
 
 The weights ship as package data (`rag/models/reader/`): `reader.safetensors` (float16) and
-`reader.json`, which names the base model, the shapes, the format version, the window size, and
-the calibration and threshold chosen on validation data. Serving only loads them; training lives
-in the `train` package.
+`reader.json`, which names the base model, the format version and the longest input; the ranker,
+calibration and threshold fitted after it are in `ranker.json` beside them (`rag.answer_model`).
+Serving only loads them; training lives in the `train` package.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from index.embed import resolve_model_path
+from index.embed import default_cache_dir, resolve_model_path
 from index.errors import ModelError
 
 READER_FORMAT = 1
@@ -32,21 +32,9 @@ DEFAULT_READER_DIR = Path(__file__).resolve().parent / "models" / "reader"
 WEIGHTS_FILE = "reader.safetensors"
 META_FILE = "reader.json"
 MAX_ANSWER_TOKENS = 30  # the longest span, in word pieces, that may hold an answer
+MAX_QUESTION_WORDS = 48  # a longer question keeps its last words (where it asks), so the window fits
+MAX_QUESTION_CHARS = 320
 RETRAIN_HINT = "run `rag train` to build them, or set RAG_READER_DIR to a folder that holds them"
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Logistic calibration of span scores into the probability that an answer is right."""
-
-    coef: tuple[float, ...]
-    intercept: float
-    threshold: float  # answer only at or above this probability (chosen on validation for precision)
-
-    def probability(self, features: Sequence[float]) -> float:
-        """P(right) for the calibration features of one candidate."""
-        z = self.intercept + sum(c * f for c, f in zip(self.coef, features, strict=True))
-        return float(1.0 / (1.0 + np.exp(-z)))
 
 
 @dataclass(frozen=True)
@@ -56,10 +44,6 @@ class ReaderMeta:
     format: int
     base_model: str
     max_length: int  # word pieces of question and window together
-    windows: int  # candidate windows read per question (chosen on validation)
-    kind_rule: str  # which quantity kinds may answer which questions (rag.candidates.admits_kind)
-    rank_by: str  # "span": the span score; "lead": span minus its window's "no answer" (chosen on validation)
-    calibration: Calibration | None
     raw: dict[str, Any]
 
 
@@ -106,23 +90,7 @@ def read_meta(reader_dir: Path) -> ReaderMeta:
                          + RETRAIN_HINT)  # fmt: skip
     try:
         raw = json.loads(meta_path.read_text(encoding="utf-8"))
-        calibration = raw.get("calibration")
-        meta = ReaderMeta(
-            format=int(raw["format"]),
-            base_model=str(raw["base_model"]),
-            max_length=int(raw["max_length"]),
-            windows=int(raw["windows"]),
-            kind_rule=str(raw.get("kind_rule", "strict" if raw.get("kind_filter", True) else "all")),
-            rank_by=str(raw.get("rank_by", "span")),
-            calibration=Calibration(
-                tuple(float(c) for c in calibration["coef"]),
-                float(calibration["intercept"]),
-                float(calibration["threshold"]),
-            )
-            if calibration
-            else None,
-            raw=raw,
-        )
+        meta = ReaderMeta(int(raw["format"]), str(raw["base_model"]), int(raw["max_length"]), raw)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{meta_path} cannot be read ({exc}); " + RETRAIN_HINT) from exc
     if meta.format != READER_FORMAT:
@@ -138,44 +106,98 @@ def read_meta(reader_dir: Path) -> ReaderMeta:
     return meta
 
 
-class SpanReader:
-    """Loaded reader weights; `score` is thread-safe (one forward pass at a time per process)."""
+ReaderBackend = Literal["auto", "onnx", "torch"]
 
-    def __init__(self, reader_dir: Path = DEFAULT_READER_DIR, device: str = "cpu") -> None:
-        import torch
+
+class SpanReader:
+    """Loaded reader weights; `score` is thread-safe (one forward pass at a time per process).
+
+    On the CPU the network runs through ONNX Runtime (`rag.reader_onnx`, exported on first use)
+    unless backend is "torch"; "auto" falls back to torch when the export cannot be made."""
+
+    def __init__(
+        self,
+        reader_dir: Path = DEFAULT_READER_DIR,
+        device: str = "cpu",
+        backend: ReaderBackend = "auto",
+        cache_dir: Path | None = None,
+    ) -> None:
         from tokenizers import Tokenizer
 
         self.reader_dir = reader_dir
         self.meta = read_meta(reader_dir)
-        base_dir = Path(resolve_model_path(self.meta.base_model))
-        self.model = build_model(base_dir)
-        load_weights(self.model, reader_dir / WEIGHTS_FILE)
         self.device = device
-        self.model.to(device).eval()
+        base_dir = Path(resolve_model_path(self.meta.base_model))
         self.tokenizer = pair_tokenizer(Tokenizer.from_file(str(base_dir / "tokenizer.json")),
                                         self.meta.max_length)  # fmt: skip
         self._lock = threading.Lock()
-        self._torch = torch
+        self.backend: ReaderBackend = "torch"
+        self._net: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+        if backend != "torch" and device == "cpu":
+            try:
+                self._net = self._onnx(base_dir, cache_dir or default_cache_dir())
+                self.backend = "onnx"
+            except ModelError:
+                if backend == "onnx":
+                    raise
+        if self._net is None:
+            self._net = _TorchNet(self._torch_model(base_dir), device)
 
-    @property
-    def calibration(self) -> Calibration | None:
-        return self.meta.calibration
+    def _torch_model(self, base_dir: Path) -> Any:
+        model = build_model(base_dir)
+        load_weights(model, self.reader_dir / WEIGHTS_FILE)
+        return model.eval()
+
+    def _onnx(self, base_dir: Path, cache_dir: Path) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+        from rag.reader_onnx import OnnxNet, export_reader, onnx_path
+
+        path = onnx_path(self.reader_dir / WEIGHTS_FILE, cache_dir)
+        if path.is_file():
+            try:
+                return OnnxNet(path)
+            except ModelError:
+                path.unlink(missing_ok=True)  # a damaged cache file is made again
+        export_reader(self._torch_model(base_dir), self.tokenizer, path)
+        return OnnxNet(path)
 
     def score(self, question: str, windows: Sequence[str]) -> list[WindowScores]:
         """Start and end log-probabilities of every word piece of each window, for one question."""
         if not windows:
             return []
-        torch = self._torch
+        question = clipped_question(question)
         encodings = self.tokenizer.encode_batch([(question, w) for w in windows])
-        ids = torch.tensor([e.ids for e in encodings], dtype=torch.long, device=self.device)
-        mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long, device=self.device)
-        types = torch.tensor([e.type_ids for e in encodings], dtype=torch.long, device=self.device)
-        with self._lock, torch.inference_mode():
-            start, end = self.model(ids, mask, types)
-        return [
-            window_scores(start[i].float().cpu().numpy(), end[i].float().cpu().numpy(), e)
-            for i, e in enumerate(encodings)
-        ]
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
+        assert self._net is not None
+        with self._lock:
+            start, end = self._net(ids, mask, types)
+        return [window_scores(start[i], end[i], e) for i, e in enumerate(encodings)]
+
+
+class _TorchNet:
+    """The reader network in torch, on a device: numpy in, numpy logits out."""
+
+    def __init__(self, model: Any, device: str) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = model.to(device)
+        self.device = device
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        torch = self._torch
+        tensors = [torch.from_numpy(a).to(self.device) for a in (ids, mask, types)]
+        with torch.inference_mode():
+            start, end = self.model(*tensors)
+        return start.float().cpu().numpy(), end.float().cpu().numpy()
+
+
+def clipped_question(question: str) -> str:
+    """The question as the reader reads it: its last MAX_QUESTION_WORDS words, MAX_QUESTION_CHARS at most."""
+    words = question.split()
+    clipped = " ".join(words[-MAX_QUESTION_WORDS:]) if len(words) > MAX_QUESTION_WORDS else question
+    return clipped[-MAX_QUESTION_CHARS:]
 
 
 def window_scores(start: np.ndarray, end: np.ndarray, encoding: Any) -> WindowScores:
@@ -249,5 +271,5 @@ def load_weights(model: Any, path: Path) -> None:
 
 @lru_cache(maxsize=2)
 def load_reader(reader_dir: Path = DEFAULT_READER_DIR, device: str = "cpu") -> SpanReader:
-    """The reader of a weights folder, loaded once per process."""
+    """The reader of a weights folder, loaded once per process (through ONNX Runtime on the CPU)."""
     return SpanReader(reader_dir, device)

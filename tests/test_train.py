@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import ModelError
+from rag.answer_model import read_answer_model
 from rag.reader import DEFAULT_READER_DIR, META_FILE, WEIGHTS_FILE, SpanReader, read_meta
 from tests.conftest import PROJECT_ROOT
 from train.splits import VALIDATION_TITLES, default_data_dir, open_data_dir, squad_role
@@ -48,7 +49,47 @@ def test_training_and_validation_share_no_article_question_or_passage(data):
     assert not {e.context for e in train} & {e.context for e in validation}
     assert all(split_of(e) == "train" for e in train)
     assert all(split_of(e) == "validation" for e in validation)
-    assert {e.source for e in train} == {"squadshifts", "squad", "drop", "tatqa"}
+    assert {e.source for e in train} == {"squadshifts", "squad", "drop", "tatqa", "realtimeqa", "bbc"}
+
+
+@needs_data
+def test_bbc_training_and_validation_questions_ask_about_different_articles(data):
+    from train.examples import bbc_validation_examples, training_examples
+
+    train = [e for e in training_examples(data) if e.source == "bbc"]
+    validation = bbc_validation_examples(data)
+    assert len(train) > 500 and len(validation) > 250
+    # a group is a hash of the article's text: the set's duplicate articles share one
+    assert not {e.group for e in train} & {e.group for e in validation}
+    assert all(e.context[e.answer_start :].startswith(e.answer_text) for e in train if e.answerable)
+
+
+@needs_data
+def test_no_drop_passage_copied_from_a_validation_article_is_trained_on(data):
+    from train.examples import drop_examples, leaks_into, training_examples, validation_shingles
+
+    shingles = validation_shingles(data)
+    leaked = [e for e in drop_examples(data) if leaks_into(e.context, shingles)]
+    # the one DROP passage taken from SQuAD's French_and_Indian_War, a validation article
+    assert leaked and all(
+        e.context.startswith("Vaudreuil and Montcalm were minimally resupplied") for e in leaked
+    )
+    trained = [e for e in training_examples(data) if e.source == "drop"]
+    assert not any("Vaudreuil and Montcalm" in e.context for e in trained)
+    dev = [e for e in trained if e.group.startswith("drop-")]  # DROP dev in full and its samples
+    assert len({(e.group, e.question) for e in dev}) == len(dev)  # deduplicated by question
+
+
+@needs_data
+def test_the_ranker_fold_shares_no_group_with_the_reader_fold(data):
+    from train.examples import training_examples
+    from train.run import in_ranker_fold
+
+    examples = training_examples(data)
+    fold = {e.group for e in examples if in_ranker_fold(e)}
+    reader = {e.group for e in examples if not in_ranker_fold(e)}
+    assert fold and reader and not fold & reader
+    assert {e.source for e in examples if in_ranker_fold(e)} == {"bbc", "squad", "drop", "tatqa"}
 
 
 @needs_data
@@ -96,7 +137,7 @@ def test_training_is_deterministic_for_a_seed(data):
 
 
 @needs_data
-def test_rag_train_on_a_tiny_slice_writes_loadable_calibrated_weights_and_a_card(tmp_path):
+def test_rag_train_on_a_tiny_slice_writes_a_loadable_reader_ranker_and_card(tmp_path):
     out = tmp_path / "reader"
     run = subprocess.run(
         [sys.executable, "-m", "cli.main", "train", "--data", str(DATA_DIR), "--out", str(out),
@@ -107,24 +148,28 @@ def test_rag_train_on_a_tiny_slice_writes_loadable_calibrated_weights_and_a_card
     assert run.returncode == 0, run.stderr[-2000:]
     assert "weights written to" in run.stdout
     meta = read_meta(out)
-    assert meta.calibration is not None and 0.0 <= meta.calibration.threshold <= 1.0
-    assert meta.windows in (2, 3, 4, 6, 8)
+    model = read_answer_model(out)
+    assert model.calibration is not None and 0.0 <= model.calibration.threshold <= 1.0
+    assert model.ranker is not None and model.windows in (4, 6, 8)
     trained = meta.raw["trained"]
     assert trained["seed"] == 13 and trained["data"]["training_windows"] > 24
-    assert trained["validation"]["sets"]["squad"]["questions"] == 6
-    assert (out / "MODEL_CARD.md").read_text().startswith("# Span reader: model card")
-    assert json.loads((out / "training.json").read_text())["config"]["max_questions"] == 24
+    record = json.loads((out / "training.json").read_text())
+    assert record["config"]["max_questions"] == 24
+    assert record["validation"]["sets"]["squad"]["questions"] == 6
+    assert record["validation"]["sets"]["bbc"]["questions"] == 6
+    assert (out / "MODEL_CARD.md").read_text().startswith("# Span reader and ranker: model card")
     reader = SpanReader(out)
     scores = reader.score("How many moons?", ["Mars has two moons, Phobos and Deimos."])
     assert len(scores) == 1 and scores[0].start.shape == scores[0].end.shape
 
 
 def test_the_shipped_weights_are_calibrated_and_small():
-    meta = read_meta(DEFAULT_READER_DIR)
-    assert meta.calibration is not None
+    model = read_answer_model(DEFAULT_READER_DIR)
+    assert model.calibration is not None
     assert (DEFAULT_READER_DIR / WEIGHTS_FILE).stat().st_size < 100 * 1024 * 1024
-    validation = meta.raw["trained"]["validation"]["chosen"]
-    assert validation["windows"] == meta.windows
+    chosen = json.loads((DEFAULT_READER_DIR / "training.json").read_text())["validation"]["chosen"]
+    assert chosen["windows"] == model.windows
+    assert chosen["calibration"]["threshold"] == model.calibration.threshold
 
 
 def test_missing_weights_fail_with_the_fix(tmp_path):

@@ -1,4 +1,4 @@
-"""The model card written beside trained reader weights (MODEL_CARD.md), from the training record."""
+"""The model card written beside trained weights (MODEL_CARD.md), from the training record."""
 
 from __future__ import annotations
 
@@ -17,78 +17,100 @@ def write_card(reader_dir: Path, card: dict[str, Any]) -> Path:
 
 def render_card(card: dict[str, Any]) -> str:
     """The model card as Markdown: what it is, data, command, time, hardware, validation metrics."""
-    data, validation, chosen = card["data"], card["validation"], card["validation"]["chosen"]
-    config = card["config"]
+    data, validation = card["data"], card["validation"]
+    chosen, config = validation["chosen"], card["config"]
+    sources = sorted(data["training_questions_available"])
     lines = [
-        "# Span reader: model card",
+        "# Span reader and ranker: model card",
         "",
-        "A fine-tuned all-MiniLM-L6-v2 encoder with a span head. It reads a question with one sentence",
-        "and the sentence before it and scores every span as the answer; numrag's answerer keeps the",
-        "spans that hold a quantity its parser finds, so every answer is a number in a cited sentence.",
+        "A fine-tuned all-MiniLM-L6-v2 encoder with a span head reads a question with one sentence and",
+        "the sentence before it and scores every span as the answer; numrag keeps the spans that hold a",
+        "quantity its parser finds. A ranker then scores each such candidate from the reader's scores",
+        "and what a reader of news looks at (the kind of quantity the question wants, from a classifier",
+        "of the question's words; the counted noun; the time cues; retrieval), and a calibration turns",
+        "the best score into the probability that the answer is right. Every answer is a number in a",
+        "cited sentence.",
         "",
         "## Training",
         "",
         f"- Command: `{card['command']}` (seed {card['seed']})",
-        f"- Wall time: {card['wall_time_s']['training']:.0f} s training, "
-        f"{card['wall_time_s']['total']:.0f} s with validation",
+        f"- Wall time: {card['wall_time_s']['training']:.0f} s training the reader, "
+        f"{card['wall_time_s']['total']:.0f} s in all (reading, ranker and validation included)",
         f"- Hardware: {_hardware(card['hardware'])}",
-        f"- {config['epochs']} epoch(s), batch {config['batch_size']}, "
-        f"learning rate {config['learning_rate']}, windows of at most "
-        f"{config['max_length']} word pieces, {config['negatives']} negative window(s) "
-        "per question; word-piece embeddings frozen",
-        f"- Windows: {data['training_windows']:,} ({data['positive_windows']:,} holding the answer)",
+        f"- Reader: {config['epochs']} epoch(s), batch {config['batch_size']}, learning rate "
+        f"{config['learning_rate']}, windows of at most {config['max_length']} word pieces, "
+        f"{config['negatives']} negative window(s) per question; word-piece embeddings frozen",
+        f"- Reader windows: {data['training_windows']:,} ({data['positive_windows']:,} holding the answer)",
+        f"- Question-kind classifier: {data['kind_classifier_questions']:,} training questions with a "
+        "numeric gold answer",
         "",
-        "| training source | questions available | used |",
-        "|---|---|---|",
+        "| training source | questions | reader fold (used) | ranker fold |",
+        "|---|---|---|---|",
         *(
-            f"| {name} | {count:,} | {data['training_questions_used'].get(name, 0):,} |"
-            for name, count in data["training_questions_available"].items()
+            f"| {name} | {data['training_questions_available'][name]:,} | "
+            f"{data['reader_questions'].get(name, 0):,} | {data['ranker_questions'].get(name, 0):,} |"
+            for name in sources
         ),
         "",
-        "Every numeric answerable question is used, then others in a seeded order up to the budget.",
-        "The split is by article title or context (`train/splits.py`): the 16 SQuAD v1.1 dev articles",
-        "of the SQuAD 2.0 dev half are validation, and one TAT-QA context in ten is held out.",
+        "The split is by article, passage or context (`train/splits.py`): the 16 SQuAD v1.1 dev",
+        "articles of the SQuAD 2.0 dev half and the BBC articles 251-380 are validation, one TAT-QA",
+        "context in ten is held out, and one training group in three (BBC, SQuAD, DROP, TAT-QA) is kept",
+        "from the reader to train the ranker on the reader's scores of questions it never saw.",
         "",
-        "## Validation (chosen on it: sentences read, calibration, threshold)",
+        "## Validation (chosen on it: sentences read, ranker, calibration, threshold)",
         "",
         *(
-            f"- {name}: {info['questions']:,} questions over {info['documents']:,} documents"
+            f"- {name}: {info['questions']:,} questions ({info['answerable']:,} answerable), {info['role']}"
             for name, info in validation["sets"].items()
         ),  # fmt: skip
         f"- Threshold: confidence ≥ {chosen['calibration']['threshold']:.3f}, the lowest at which wrong "
-        f"numbers stay within {validation['wrong_budget']:.0%} of the answerable validation questions",
+        "numbers stay within "
+        + ", ".join(f"{share:.0%} on {domain}" for domain, share in validation["wrong_budgets"].items())
+        + " (cross-fitted calibration)",
         "",
-        "| ranked by | sentences read | kinds | right | wrong | coverage | abstention recall "
-        "| precision | Brier |",
-        "|---|---|---|---|---|---|---|---|---|",
-        *(
-            f"| {c['rank_by']} | {c['windows']}{' (chosen)' if c == chosen else ''} | "
-            f"{c['kind_rule']} | "
-            f"{c['right']:.3f} | {c['wrong']:.3f} | {c['coverage']:.3f} | {c['abstention_recall']:.3f} | "
-            f"{c['precision']:.3f} | {c['brier']:.3f} |"
-            for c in validation["choices"]
-        ),
+        "Right, wrong and coverage are shares of a domain's answerable validation questions at the",
+        "threshold, with cross-fitted calibration (each article's questions calibrated by a model",
+        "fitted without them); abstention recall is the share of unanswerable ones abstained on (BBC",
+        "near misses for news, SQuAD 2.0 for Wikipedia); top-1 is the best-ranked candidate's accuracy.",
         "",
-        "Right, wrong and coverage are shares of the answerable SQuAD questions; abstention recall is",
-        "the share of SQuAD 2.0 unanswerable questions abstained on.",
+        "| sentences | ranker | news weight | news right | news wrong | news abst. | wiki right "
+        "| wiki wrong | wiki abst. | top-1 news / wiki |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *(_choice_row(c, c == {k: chosen[k] for k in c}) for c in validation["choices"]),
         "",
-        "Reliability of the chosen setting (best candidate of every answerable validation question):",
+        "Reliability of the chosen setting, by domain (best candidate of every validation question):",
         "",
-        "| confidence | answers | mean confidence | right |",
-        "|---|---|---|---|",
-        *(
-            f"| {b['low']:.1f}–{b['high']:.1f} | {b['n']} | {b['confidence']:.3f} | {b['right']:.3f} |"
-            for b in chosen["reliability"]
-        ),  # fmt: skip
-        "",
+        *_reliability(chosen["reliability"]),
         "## Limits",
         "",
-        "Trained on English Wikipedia, DROP and financial-report questions; the bundled news eval set",
-        "(eval/questions.jsonl) is a test only and nothing was fitted to it. Calibration is fitted on",
-        "SQuAD validation articles: on text far from those, confidence is an estimate, not a guarantee.",
+        "Trained on English Wikipedia, DROP, financial-report and news-quiz questions and 2004-2005 BBC",
+        "business news; the bundled eval set (eval/questions.jsonl) is a test only and nothing was",
+        "fitted to it. On text far from these, confidence is an estimate, not a guarantee.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _choice_row(choice: dict[str, Any], is_chosen: bool) -> str:
+    news, wiki = choice["cross_fitted"].get("news", {}), choice["cross_fitted"].get("wiki", {})
+    top1 = choice["top1"]
+    mark = " (chosen)" if is_chosen else ""
+    return (
+        f"| {choice['windows']}{mark} | {choice['ranker']} | {choice['news_weight']:g} | "
+        f"{news.get('right', 0):.3f} | {news.get('wrong', 0):.3f} | {news.get('abstention_recall', 0):.3f} | "
+        f"{wiki.get('right', 0):.3f} | {wiki.get('wrong', 0):.3f} | {wiki.get('abstention_recall', 0):.3f} | "
+        f"{top1.get('news', 0):.3f} / {top1.get('wiki', 0):.3f} |"
+    )
+
+
+def _reliability(by_domain: dict[str, list[dict[str, float]]]) -> list[str]:
+    lines = []
+    for domain, table in by_domain.items():
+        lines += [f"{domain}:", "", "| confidence | answers | mean confidence | right |", "|---|---|---|---|"]
+        lines += [f"| {b['low']:.1f}–{b['high']:.1f} | {b['n']} | {b['confidence']:.3f} | {b['right']:.3f} |"
+                  for b in table]  # fmt: skip
+        lines.append("")
+    return lines
 
 
 def _hardware(hardware: dict[str, Any]) -> str:

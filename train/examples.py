@@ -8,7 +8,9 @@ occurs twice, cannot say which words hold it.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -19,18 +21,24 @@ from typing import Literal
 from eval.external import read_dataset_json
 from index.errors import InputError
 from train.splits import (
+    BBC,
+    BBC_TRAIN,
+    BBC_VALIDATION,
     DROP_CONTRAST,
+    DROP_FULL,
     DROP_MASARENA,
+    REALTIMEQA,
     SQUAD_V1,
     SQUADSHIFTS,
     TATQA_DEV,
+    VALIDATION_TITLES,
     DataDir,
     Role,
     squad_role,
     tatqa_heldout,
 )
 
-Source = Literal["squadshifts", "squad", "squad2", "drop", "tatqa"]
+Source = Literal["squadshifts", "squad", "squad2", "drop", "tatqa", "realtimeqa", "bbc"]
 _DIGIT = re.compile(r"\d")
 
 
@@ -57,14 +65,57 @@ class QAExample:
 
 
 def training_examples(data: DataDir) -> list[QAExample]:
-    """Every training question, in a fixed order: SQuADShifts, SQuAD train articles, DROP, TAT-QA."""
+    """Every training question, in a fixed order: SQuADShifts, SQuAD train articles, DROP (less any
+    passage taken from a validation article), TAT-QA, RealTime QA, BBC business news."""
     examples = list(_squad_file(data.path(SQUADSHIFTS), "squadshifts"))
     examples += [e for e in _squad_file(data.path(SQUAD_V1), "squad") if squad_role(e.group) == "train"]
-    examples += list(_drop_contrast(data.path(DROP_CONTRAST)))
-    for name in DROP_MASARENA:
-        examples += list(_drop_masarena(data.path(name)))
+    validation_text = validation_shingles(data)
+    examples += [e for e in drop_examples(data) if not leaks_into(e.context, validation_text)]
     examples += [e for e in _tatqa(data.path(TATQA_DEV)) if not tatqa_heldout(e.group)]
+    examples += list(_squad_file(data.path(REALTIMEQA), "realtimeqa"))
+    examples += bbc_examples(data, BBC_TRAIN)
     return examples
+
+
+def drop_examples(data: DataDir) -> list[QAExample]:
+    """DROP's span answers: the contrast sets, then DROP dev in full, then the MASArena samples,
+    each (passage, question) once (every MASArena row is also in the full file)."""
+    examples = list(_drop_contrast(data.path(DROP_CONTRAST)))
+    seen: set[tuple[str, str]] = set()
+    for path in (data.path(DROP_FULL), *(data.path(name) for name in DROP_MASARENA)):
+        for example in _drop_lines(path):
+            key = (example.group, example.question)
+            if key not in seen:
+                seen.add(key)
+                examples.append(example)
+    return examples
+
+
+SHINGLE_WORDS = 10  # a passage that shares this many words in a row with validation text came from it
+LEAK_SHARE = 0.2  # the share of a passage's shingles found in validation text that marks a copy
+
+
+def validation_shingles(data: DataDir) -> frozenset[str]:
+    """Every run of SHINGLE_WORDS words in the validation articles' text."""
+    articles = read_dataset_json(data.path(SQUAD_V1))["data"]
+    return frozenset(
+        shingle
+        for article in articles
+        if article["title"] in VALIDATION_TITLES
+        for paragraph in article["paragraphs"]
+        for shingle in _shingles(paragraph["context"])
+    )
+
+
+def leaks_into(passage: str, shingles: frozenset[str]) -> bool:
+    """True when a passage is largely copied from validation text (census boilerplate is not)."""
+    own = _shingles(passage)
+    return bool(own) and len(own & shingles) >= LEAK_SHARE * len(own)
+
+
+def _shingles(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
 
 
 def validation_examples(data: DataDir) -> list[QAExample]:
@@ -72,10 +123,49 @@ def validation_examples(data: DataDir) -> list[QAExample]:
     return [e for e in _squad_file(data.path(SQUAD_V1), "squad") if squad_role(e.group) == "validation"]
 
 
+def bbc_examples(data: DataDir, relative: str) -> list[QAExample]:
+    """The BBC business questions of one file, each over its whole article (the first source); an
+    article's group is a hash of its text, so the set's duplicate articles share a group."""
+    from eval.external import bbc_items
+
+    texts: dict[str, str] = {}
+    examples = []
+    for item in bbc_items(data.path(relative)):
+        doc_id = item.sources[0]
+        if doc_id not in texts:
+            texts[doc_id] = _read_text(data.path(f"{BBC}/corpus/{doc_id}.txt"))
+        text = texts[doc_id]
+        group = f"bbc-{hash_text(text)}"
+        start = _answer_in_article(text, item.answer) if item.answer is not None else -1
+        if item.answer is not None and start < 0:
+            continue
+        examples.append(QAExample(item.id, "bbc", group, item.question, text, start, item.answer or ""))
+    return examples
+
+
+def bbc_validation_examples(data: DataDir) -> list[QAExample]:
+    """The BBC business questions of validation.jsonl."""
+    return bbc_examples(data, BBC_VALIDATION)
+
+
+def _answer_in_article(text: str, answer: str) -> int:
+    """The first offset of the verbatim answer in its article (the set's checker made it so)."""
+    return text.find(answer)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"dataset file {path} cannot be read: {exc}") from exc
+
+
 def split_of(example: QAExample) -> Role | Literal["heldout"]:
     """Where an example belongs, from its source and group alone."""
     if example.source in ("squad", "squad2"):
         return squad_role(example.group)
+    if example.source == "bbc" and example.qid.startswith("bbc-val"):
+        return "validation"
     if example.source == "tatqa" and tatqa_heldout(example.group):
         return "heldout"
     return "train"
@@ -87,11 +177,16 @@ def article_paragraphs(data: DataDir, relative: str) -> dict[str, list[str]]:
     return {a["title"]: [p["context"] for p in a["paragraphs"]] for a in articles}
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
 def _squad_file(path: Path, source: Source) -> Iterator[QAExample]:
     for article in read_dataset_json(path)["data"]:
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
+                if "<" in qa["question"]:  # RealTime QA's quiz questions keep their links' HTML
+                    qa = {**qa, "question": " ".join(html.unescape(_TAG.sub("", qa["question"])).split())}
                 answers = qa.get("answers") or []
                 if qa.get("is_impossible") or not answers:
                     yield QAExample(qa["id"], source, article["title"], qa["question"], context, -1, "")
@@ -134,12 +229,14 @@ def _drop_contrast(path: Path) -> Iterator[QAExample]:
 _MASARENA = re.compile(r"^Passage:\s*(?P<passage>.*)\nQuestion:\s*(?P<question>.*?)\nAnswer:\s*$", re.S)
 
 
-def _drop_masarena(path: Path) -> Iterator[QAExample]:
+def _drop_lines(path: Path) -> Iterator[QAExample]:
+    """DROP in simple-evals' JSON lines ("Passage: …\nQuestion: …\nAnswer:"), plain or gzipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
         raise InputError(f"dataset file {path} cannot be read: {exc}") from exc
-    for line in lines:
+    for number, line in enumerate(lines):
         if not line.strip():
             continue
         row = json.loads(line)
@@ -150,9 +247,10 @@ def _drop_masarena(path: Path) -> Iterator[QAExample]:
         text = str(row["ref_text"]).split("|")[0].strip()
         start = _unique_span(passage, text)
         if start >= 0:
-            # the passage is the group: both files draw on DROP dev, and five passages are in both
+            # the passage is the group: the files draw on DROP dev, and passages recur across them
             group = f"drop-{hash_text(passage)}"
-            yield QAExample(f"masarena-{row['id']}", "drop", group, question, passage, start, text)
+            qid = f"masarena-{row['id']}" if "id" in row else f"dropdev-{number}"
+            yield QAExample(qid, "drop", group, question, passage, start, text)
 
 
 def hash_text(text: str) -> str:

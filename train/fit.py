@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from index.embed import resolve_model_path
-from rag.reader import READER_BASE_MODEL, build_model, pair_tokenizer
+from rag.reader import READER_BASE_MODEL, build_model, clipped_question, pair_tokenizer
 from train.examples import QAExample
 from train.features import Window, article_windows, windows_of
 
@@ -35,7 +35,7 @@ class TrainConfig:
     warmup_share: float = 0.06
     epochs: int = 1
     negatives: int = 1  # negative windows per question
-    max_questions: int | None = 9000  # answerable training questions used (numeric ones first)
+    max_questions: int | None = None  # reader questions used (numeric ones first); None: all
     device: str = "cpu"
 
 
@@ -77,7 +77,7 @@ def build_windows(questions: list[QAExample], articles: dict[str, list[str]], se
 def encode_windows(windows: list[Window], tokenizer: Any) -> Encoded:
     """Token ids and span labels; a window whose answer was cut off by truncation is left out."""
     encoded = Encoded([], [], [], [], [])
-    batch = tokenizer.encode_batch([(w.question, w.text) for w in windows])
+    batch = tokenizer.encode_batch([(clipped_question(w.question), w.text) for w in windows])
     for window, encoding in zip(windows, batch, strict=True):
         n = sum(encoding.attention_mask)
         allowed = [i == 0 or s == 1 for i, s in enumerate(encoding.sequence_ids[:n])]

@@ -1,4 +1,14 @@
-"""`rag train` end to end: data, windows, fitting, validation choices, weights and model card."""
+"""`rag train` end to end: data, the kind classifier, the reader, the ranker, the validation choices,
+weights and model card.
+
+1. The training questions (`train.examples`) are split by group (`train.splits.ranker_fold`): the
+   reader is fine-tuned on the reader fold; the ranker fold is kept from it.
+2. The question-kind classifier is fitted on every training question's gold answer.
+3. The ranker fold's questions and the validation questions are read through the serving pipeline
+   with the new reader (`train.readings`).
+4. On validation (`train.choose`): the sentences read, the ranker design, the calibration and the
+   threshold. `ranker.json`, `training.json` and `MODEL_CARD.md` are written beside the weights.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +19,16 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from index.embed import load_embedder
+from rag.answer_model import load_answer_model, write_answer_model
 from rag.reader import DEFAULT_READER_DIR, SpanReader
-from train.calibrate import WRONG_BUDGET, QuestionRecord, choose, read_validation, validation_sets
 from train.card import write_card
-from train.examples import article_paragraphs, training_examples
+from train.choose import WRONG_BUDGETS, choose
+from train.examples import QAExample, article_paragraphs, training_examples
 from train.export import save_reader, update_meta
 from train.fit import (
     Encoded,
@@ -29,11 +40,14 @@ from train.fit import (
     select_questions,
     tokenizer_for,
 )
-from train.splits import SQUAD_V1, SQUADSHIFTS, open_data_dir
+from train.kinds import fit_kind_model, kind_label
+from train.readings import READ_WINDOWS, read_corpora, training_corpora
+from train.splits import SQUAD_V1, SQUADSHIFTS, DataDir, open_data_dir, ranker_fold
 
-# (stage, done, total, note): stages are "examples", "training", "embedding", "validating"
+# (stage, done, total, note): stages are "examples", "training", "embedding", "reading"
 Progress = Callable[[str, int, int | None, str], None]
 METRICS_FILE = "training.json"
+FOLDED_SOURCES = frozenset({"bbc", "squad", "drop", "tatqa"})  # their corpora are indexed to read the fold
 
 
 @dataclass(frozen=True)
@@ -43,21 +57,23 @@ class TrainRequest:
     datasets_dir: Path
     out_dir: Path = DEFAULT_READER_DIR
     config: TrainConfig = TrainConfig()
-    validation_limit: int | None = None  # validation questions per set (a quick check); None: all
+    validation_limit: int | None = None  # questions per reading set (a quick check); None: all
     embedding_model: str = "all-MiniLM-L6-v2"
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The training split, the questions chosen from it and their encoded windows."""
+    """The training split, the reader's and the ranker's questions, and the reader's encoded windows."""
 
-    examples: list[Any]
-    questions: list[Any]
+    data: DataDir
+    examples: list[QAExample]
+    questions: list[QAExample]  # the reader's
+    fold: list[QAExample]  # the ranker's
     encoded: Encoded
 
 
 def run_training(request: TrainRequest, progress: Progress) -> dict[str, Any]:
-    """Train, validate and write the reader; returns what the model card reports."""
+    """Train, validate and write the reader and ranker; returns what the model card reports."""
     started = time.perf_counter()
     prepared = prepare(request, progress)
     model = fit_reader(
@@ -68,108 +84,87 @@ def run_training(request: TrainRequest, progress: Progress) -> dict[str, Any]:
     return finish(request, model, prepared, time.perf_counter() - started, progress)
 
 
+def in_ranker_fold(example: QAExample) -> bool:
+    """True for the training questions kept from the reader for the ranker."""
+    return example.source in FOLDED_SOURCES and ranker_fold(example.group)
+
+
 def prepare(request: TrainRequest, progress: Progress) -> Prepared:
-    """Read the training split, choose the questions and encode their windows."""
+    """Read the training split, choose the reader's questions and encode their windows."""
     data = open_data_dir(request.datasets_dir)
     config = request.config
     progress("examples", 0, None, "reading the training split")
     examples = training_examples(data)
-    questions = select_questions(examples, config)
+    fold = [e for e in examples if in_ranker_fold(e)]
+    questions = select_questions([e for e in examples if not in_ranker_fold(e)], config)
     articles = {**article_paragraphs(data, SQUADSHIFTS), **article_paragraphs(data, SQUAD_V1)}
     windows = build_windows(questions, articles, config.seed, config.negatives)
     encoded = encode_windows(windows, tokenizer_for(config.max_length))
     progress("examples", len(encoded.ids), len(encoded.ids), f"{len(questions)} questions")
-    return Prepared(examples, questions, encoded)
+    return Prepared(data, examples, questions, fold, encoded)
 
 
 def finish(
-    request: TrainRequest,
-    model: Any,
-    prepared: Prepared,
-    train_seconds: float,
-    progress: Progress,
-    records: list[QuestionRecord] | None = None,
+    request: TrainRequest, model: Any, prepared: Prepared, train_seconds: float, progress: Progress
 ) -> dict[str, Any]:
-    """Save the trained network, choose windows, calibration and threshold on validation, write the card.
-
-    `records` are validation readings already made with these weights (they are read otherwise)."""
+    """Save the reader, fit the kind classifier, read the ranker fold and validation questions,
+    choose on validation, write the answer model and the card."""
     started = time.perf_counter()
-    config = request.config
-    save_reader(model, request.out_dir, {"max_length": config.max_length, "windows": 1, "calibration": None})
-    validation = _validate(request, progress, records)
-    chosen = validation["chosen"]
-    update_meta(
-        request.out_dir,
-        windows=chosen["windows"],
-        kind_rule=chosen["kind_rule"],
-        rank_by=chosen["rank_by"],
-        calibration=chosen["calibration"],
-    )
+    config, out = request.config, request.out_dir
+    save_reader(model, out, {"max_length": config.max_length})
+    labelled = [(e.question, kind) for e in prepared.examples
+                if e.answerable and e.numeric and (kind := kind_label(e.answer_text))]  # fmt: skip
+    kinds = fit_kind_model(labelled, config.seed)
+    write_answer_model(out, windows=READ_WINDOWS, kinds=kinds.to_dict(), ranker=None, calibration=None)
+    corpora = training_corpora(prepared.data, prepared.fold, request.validation_limit)
+    reader, embedder = SpanReader(out, config.device), load_embedder(request.embedding_model)
+    readings = read_corpora(
+        corpora, reader, load_answer_model(out), embedder,
+        on_question=lambda done, total: progress("reading", done, total, "reading questions"),
+        on_embed=lambda done, total: progress("embedding", done, total, "indexing their corpora"),
+    )  # fmt: skip
+    chosen, choices = choose(readings, kinds, config.seed)
+    summary = chosen.to_dict()
+    brief = {k: v for k, v in summary.items() if k not in ("reliability", "risk_coverage")}
+    write_answer_model(out, windows=chosen.design.windows, ranker=chosen.ranker.to_dict(),
+                       calibration=summary["calibration"], chosen=brief)  # fmt: skip
     encoded = prepared.encoded
+    sets: dict[str, dict[str, int]] = {}
+    for reading in readings:
+        entry = sets.setdefault(reading.set_name, {"questions": 0, "answerable": 0, "role": reading.role})
+        entry["questions"] += 1
+        entry["answerable"] += reading.answerable
     card = {
         "command": " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])]),
         "seed": config.seed,
         "config": asdict(config),
         "data": {
             "training_questions_available": count_by_source(prepared.examples),
-            "training_questions_used": count_by_source(prepared.questions),
+            "reader_questions": count_by_source(prepared.questions),
+            "ranker_questions": count_by_source(prepared.fold),
+            "kind_classifier_questions": len(labelled),
             "training_windows": len(encoded.ids),
             "positive_windows": sum(1 for s in encoded.starts if s > 0),
         },
-        "validation": validation,
+        "validation": {
+            "sets": sets,
+            "wrong_budgets": WRONG_BUDGETS,
+            "chosen": summary,
+            "choices": [
+                {k: v for k, v in c.to_dict().items() if k not in ("reliability", "risk_coverage")}
+                for c in choices
+            ],
+        },  # fmt: skip
         "wall_time_s": {
             "training": round(train_seconds, 1),
             "total": round(train_seconds + time.perf_counter() - started, 1),
         },
         "hardware": _hardware(config.device),
     }
-    update_meta(request.out_dir, trained=card)
-    (request.out_dir / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    write_card(request.out_dir, card)
+    update_meta(out, trained={k: v for k, v in card.items() if k != "validation"})
+    (out / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_card(out, card)
     return card
-
-
-def validation_records(request: TrainRequest, progress: Progress) -> list[QuestionRecord]:
-    """Read the validation questions with the weights in request.out_dir."""
-    reader = SpanReader(request.out_dir, request.config.device)
-    embedder = load_embedder(request.embedding_model)
-    return read_validation(
-        _validation_sets(request), reader, embedder,
-        on_question=lambda done, total: progress("validating", done, total, "reading validation questions"),
-        on_embed=lambda done, total: progress("embedding", done, total, "indexing validation articles"),
-    )  # fmt: skip
-
-
-def _validation_sets(request: TrainRequest) -> tuple[Any, ...]:
-    sets = validation_sets(request.datasets_dir)
-    if request.validation_limit:
-        sets = tuple(_limited(s, request.validation_limit) for s in sets)
-    return sets
-
-
-def _validate(
-    request: TrainRequest, progress: Progress, records: list[QuestionRecord] | None = None
-) -> dict[str, Any]:
-    """Choose windows, kind filter, calibration and threshold on the validation readings."""
-    sets = _validation_sets(request)
-    if records is None:
-        records = validation_records(request, progress)
-    chosen, choices = choose(records, request.config.seed)
-    return {
-        "sets": {s.name: {"questions": len(s.items), "documents": len(s.documents)} for s in sets},
-        "wrong_budget": WRONG_BUDGET,
-        "chosen": chosen.to_dict(),
-        "choices": [c.to_dict() for c in choices],
-    }
-
-
-def _limited(dataset: Any, limit: int) -> Any:
-    """The first `limit` questions of a set, with only their documents and a few others."""
-    items = dataset.items[:limit]
-    sources = {s for item in items for s in item.sources}
-    others = [d for d in dataset.documents if d.doc_id not in sources][:5]
-    documents = tuple(d for d in dataset.documents if d.doc_id in sources) + tuple(others)
-    return replace(dataset, items=items, documents=documents)
 
 
 def _hardware(device: str) -> dict[str, Any]:

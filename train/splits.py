@@ -1,12 +1,19 @@
 """Which public data trains the reader and which validates it, decided by article title in code.
 
 Roles (each dataset's SOURCE.md in the shared datasets folder says the same):
-- train: SQuADShifts new-wiki, the DROP samples (answers that are passage spans), TAT-QA dev
-  (less HELDOUT_TATQA_CONTEXTS contexts, kept to report TAT-QA text questions), and the 32 SQuAD
-  v1.1 dev articles whose titles are not in VALIDATION_TITLES;
+- train: SQuADShifts new-wiki, DROP dev in full and the DROP samples (answers that are passage
+  spans; deduplicated by question; a passage taken from a validation article is left out), TAT-QA
+  dev (less one context in HELDOUT_TATQA_SHARE, kept to report TAT-QA text questions), the 32
+  SQuAD v1.1 dev articles whose titles are not in VALIDATION_TITLES, RealTime QA's news quizzes
+  (distant labels) and the BBC business questions of train.jsonl (articles 001-250);
 - validation: the 16 SQuAD v1.1 dev articles in VALIDATION_TITLES (the articles of the SQuAD 2.0
-  dev half) and that SQuAD 2.0 half, for abstention. Models and thresholds are chosen here;
+  dev half), that SQuAD 2.0 half, for abstention, and the BBC business questions of
+  validation.jsonl (articles 251-380). Models, mixes and thresholds are chosen here;
 - test: the bundled eval/questions.jsonl only. Nothing here reads it.
+
+Within training, one group in RANKER_SHARE (an article, passage or context, by a hash of its key)
+is kept from the reader: the ranker learns from the reader's scores on questions it never saw,
+as it meets them when serving.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ VALIDATION_TITLES: frozenset[str] = frozenset(
     }
 )
 HELDOUT_TATQA_SHARE = 10  # one TAT-QA context in 10 (by a hash of its table uid) is held out for reporting
+RANKER_SHARE = 3  # one training group in 3 trains the ranker, not the reader
 
 # Dataset files, relative to the datasets folder.
 SQUADSHIFTS = "squadshifts-new-wiki/new_wiki_v1.0.json"
@@ -51,8 +59,14 @@ SQUAD_V1 = "squad-v1.1/dev-v1.1.json"
 SQUAD_V2_HALF = "squad-v2.0-cs224n-dev/dev-v2.0.json"
 DROP_CONTRAST = "drop-samples/drop_contrast_sets_test.json"
 DROP_MASARENA = ("drop-samples/masarena_drop_raw.jsonl", "drop-samples/masarena_drop_validate.jsonl")
+DROP_FULL = "drop-dev-full/drop_v0_dev.jsonl.gz"
 TATQA_DEV = "tat-qa/tatqa_dataset_dev.json"
-DATA_FILES = (SQUADSHIFTS, SQUAD_V1, SQUAD_V2_HALF, DROP_CONTRAST, *DROP_MASARENA, TATQA_DEV)
+REALTIMEQA = "realtimeqa/realtimeqa_extractive_distant.json"
+BBC = "bbc-business-numeric"
+BBC_TRAIN = f"{BBC}/train.jsonl"
+BBC_VALIDATION = f"{BBC}/validation.jsonl"
+DATA_FILES = (SQUADSHIFTS, SQUAD_V1, SQUAD_V2_HALF, DROP_CONTRAST, *DROP_MASARENA, DROP_FULL, TATQA_DEV,
+              REALTIMEQA, BBC_TRAIN, BBC_VALIDATION)  # fmt: skip
 
 
 def squad_role(title: str) -> Role:
@@ -64,6 +78,11 @@ def tatqa_heldout(table_uid: str) -> bool:
     """True for the TAT-QA contexts kept out of training, to report TAT-QA text questions on."""
     digest = hashlib.sha256(table_uid.encode("utf-8")).digest()
     return digest[0] % HELDOUT_TATQA_SHARE == 0
+
+
+def ranker_fold(group: str) -> bool:
+    """True for the training groups kept from the reader to train the ranker on."""
+    return hashlib.sha256(f"ranker:{group}".encode()).digest()[0] % RANKER_SHARE == 0
 
 
 def split_of_group(dataset: str, key: str) -> Split:

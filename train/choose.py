@@ -1,0 +1,254 @@
+"""Choose on validation: the ranker design, the sentences read, the calibration and the threshold.
+
+Every design (sentences read × ranker kind × weight of news questions in the ranker's training) is
+fitted on the ranker fold's readings, then ranks each validation question through `rag.ranking.rank`,
+the code that serves. Its best candidate's calibration features (`rag.ranking.calibration_features`)
+are labelled right or wrong (an unanswerable question's best candidate is always wrong), and a
+logistic calibration is fitted on them, news and Wikipedia questions weighing the same in all.
+
+The threshold is chosen on cross-fitted probabilities (each validation article's questions
+calibrated by a model fitted without them): the lowest at which each domain keeps its wrong
+numbers within its budget (WRONG_BUDGETS, over its answerable questions). The design chosen answers
+the most validation questions right at its threshold, news and Wikipedia summed; fewer sentences
+win a near tie (they are faster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.kinds import KindModel
+from rag.ranking import Calibration, Linear, RankerKind, Trees, calibration_features, rank
+from train.rank import fit_ranker, stack_rows
+from train.readings import QuestionReading
+
+WINDOW_CHOICES = (4, 6, 8)
+RANKER_CHOICES: tuple[RankerKind, ...] = ("trees", "linear")
+NEWS_WEIGHTS = (
+    1.0,
+    3.0,
+)  # how much a news question counts in the ranker's fit, against one of another domain
+WRONG_BUDGETS = {"news": 0.05, "wiki": 0.10}  # wrong numbers allowed, per answerable validation question
+CALIBRATION_FOLDS = 5
+TIE = 0.005  # fewer sentences win unless more answer this much better
+RELIABILITY_BINS = 10
+
+
+@dataclass(frozen=True)
+class Design:
+    """One setting tried on validation."""
+
+    windows: int
+    ranker: RankerKind
+    news_weight: float
+
+
+@dataclass
+class Choice:
+    """A design fitted and measured: its ranker, calibration, and the validation figures by domain."""
+
+    design: Design
+    ranker: Trees | Linear
+    calibration: Calibration
+    cross_fitted: dict[str, dict[str, float]]  # by domain, at the threshold, out-of-fold probabilities
+    shipped: dict[str, dict[str, float]]  # the same with the calibration fitted on all (what `rag eval` sees)
+    top1: dict[str, float]  # by domain: answerable questions whose best-ranked candidate is right
+    reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+
+    @property
+    def right(self) -> float:
+        return sum(self.cross_fitted[d]["right"] for d in WRONG_BUDGETS)
+
+    def to_dict(self) -> dict[str, Any]:
+        calibration = self.calibration
+        return {
+            "windows": self.design.windows,
+            "ranker": self.design.ranker,
+            "news_weight": self.design.news_weight,
+            "calibration": {"coef": list(calibration.coef), "intercept": calibration.intercept,
+                            "threshold": calibration.threshold},
+            "cross_fitted": self.cross_fitted,
+            "shipped": self.shipped,
+            "top1": self.top1,
+            "reliability": self.reliability,
+            "risk_coverage": self.risk_coverage,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Best:
+    """A validation question's best-ranked candidate under one design (None: nothing was read)."""
+
+    domain: str
+    group: str
+    answerable: bool
+    features: tuple[float, ...] | None
+    right: bool
+
+
+def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> tuple[Choice, list[Choice]]:
+    """Every design measured, and the one chosen."""
+    training = [r for r in readings if r.role == "ranker"]
+    validation = [r for r in readings if r.role == "validation"]
+    choices = []
+    for windows in WINDOW_CHOICES:
+        rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
+        for news_weight in NEWS_WEIGHTS:
+            stacked = stack_rows(
+                [(*rows[r.item_id], news_weight if r.domain == "news" else 1.0) for r in training]
+            )
+            for kind in RANKER_CHOICES:
+                ranker = fit_ranker(stacked, kind, seed)
+                choices.append(measure(Design(windows, kind, news_weight), ranker, validation, kinds, seed))
+    top = max(c.right for c in choices)
+    close = [c for c in choices if c.right >= top - TIE]
+    chosen = min(close, key=lambda c: (c.design.windows, -c.right))
+    return chosen, choices
+
+
+def measure(
+    design: Design, ranker: Trees | Linear, validation: Sequence[QuestionReading], kinds: KindModel, seed: int
+) -> Choice:
+    """Rank the validation questions with one design, calibrate, threshold and score it."""
+    bests = [_best_of(r, design.windows, kinds, ranker) for r in validation]
+    read = [b for b in bests if b.features is not None]
+    features = np.array([b.features for b in read])
+    labels = np.array([b.right for b in read], dtype=bool)
+    weights = _domain_weights([b.domain for b in read])
+    folds = np.array([_fold(b.group) for b in read])
+    out_of_fold = np.zeros(len(read))
+    for fold in range(CALIBRATION_FOLDS):
+        held = folds == fold
+        if held.any() and (~held).any():
+            fitted = _fit_calibration(features[~held], labels[~held], weights[~held], seed)
+            out_of_fold[held] = [fitted.probability(f) for f in features[held]]
+    threshold = _threshold(bests, out_of_fold)
+    fitted = _fit_calibration(features, labels, weights, seed)
+    calibration = Calibration(fitted.coef, fitted.intercept, threshold)
+    in_sample = np.array([calibration.probability(f) for f in features])
+    domains = sorted({b.domain for b in bests})
+    return Choice(
+        design=design,
+        ranker=ranker,
+        calibration=calibration,
+        cross_fitted={d: _figures(bests, out_of_fold, threshold, d) for d in domains},
+        shipped={d: _figures(bests, in_sample, threshold, d) for d in domains},
+        top1={d: _top1(bests, d) for d in domains},
+        reliability={d: reliability(in_sample, labels, [b.domain == d for b in read]) for d in domains},
+        risk_coverage={d: risk_coverage(bests, in_sample, d) for d in domains},
+    )
+
+
+def _best_of(reading: QuestionReading, windows: int, kinds: KindModel, ranker: Trees | Linear) -> _Best:
+    reads = reading.reads_within(windows)
+    ranked = rank(reading.question, reads, kinds, ranker, None)
+    if not ranked:
+        return _Best(reading.domain, reading.group, reading.answerable, None, False)
+    best = ranked[0]
+    features = calibration_features(best.score, best.margin, best.features)
+    return _Best(reading.domain, reading.group, reading.answerable, features, reading.is_right(best.read))
+
+
+def _fit_calibration(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, seed: int) -> Calibration:
+    """A logistic calibration (threshold not yet chosen); all-right or all-wrong data give a constant."""
+    from sklearn.linear_model import LogisticRegression
+
+    if labels.all() or not labels.any():
+        share = min(max(float(labels.mean()), 1e-3), 1 - 1e-3)
+        return Calibration(
+            tuple(0.0 for _ in range(features.shape[1])), float(np.log(share / (1 - share))), 1.0
+        )
+    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    model.fit(features, labels, sample_weight=weights)
+    return Calibration(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), 1.0)
+
+
+def _domain_weights(domains: Sequence[str]) -> np.ndarray:
+    """Each domain's questions weigh the same in all, averaging 1 a question."""
+    counts = {d: domains.count(d) for d in set(domains)}
+    return np.array([len(domains) / (len(counts) * counts[d]) for d in domains])
+
+
+def _fold(group: str) -> int:
+    return hashlib.sha256(group.encode("utf-8")).digest()[0] % CALIBRATION_FOLDS
+
+
+def _threshold(bests: Sequence[_Best], probability: np.ndarray) -> float:
+    """The lowest probability at which every domain keeps its wrong answers within its budget."""
+    candidates = sorted(set(np.round(probability, 6).tolist()) | {1.0})
+    for threshold in candidates:
+        if all(_figures(bests, probability, threshold, d)["wrong"] <= budget
+               for d, budget in WRONG_BUDGETS.items() if any(b.domain == d for b in bests)):  # fmt: skip
+            return float(threshold)
+    return 1.0
+
+
+def _figures(
+    bests: Sequence[_Best], probability: np.ndarray, threshold: float, domain: str
+) -> dict[str, float]:
+    """Right, wrong and coverage over a domain's answerable questions, and abstention recall."""
+    scores = iter(probability)
+    answered: list[tuple[_Best, bool]] = []
+    for best in bests:
+        given = best.features is not None and bool(next(scores) >= threshold)
+        if best.domain == domain:
+            answered.append((best, given))
+    answerable = [(b, g) for b, g in answered if b.answerable]
+    unanswerable = [(b, g) for b, g in answered if not b.answerable]
+    right = sum(1 for b, g in answerable if g and b.right)
+    wrong = sum(1 for b, g in answerable if g and not b.right)
+    figures = {"questions": float(len(answered)), "answerable": float(len(answerable))}
+    if answerable:
+        figures |= {"right": right / len(answerable), "wrong": wrong / len(answerable),
+                    "coverage": (right + wrong) / len(answerable)}  # fmt: skip
+    if unanswerable:
+        figures["abstention_recall"] = sum(1 for _, g in unanswerable if not g) / len(unanswerable)
+    return {k: round(v, 4) for k, v in figures.items()}
+
+
+def _top1(bests: Sequence[_Best], domain: str) -> float:
+    answerable = [b for b in bests if b.domain == domain and b.answerable]
+    return round(sum(b.right for b in answerable) / len(answerable), 4) if answerable else 0.0
+
+
+def reliability(probability: np.ndarray, right: np.ndarray, mask: Sequence[bool]) -> list[dict[str, float]]:
+    """Best candidates binned by confidence: how many, their mean confidence and the share right."""
+    keep = np.array(mask, dtype=bool)
+    probability, right = probability[keep], right[keep]
+    table = []
+    edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (probability >= low) & ((probability < high) | (high == 1.0))
+        if inside.any():
+            table.append({"low": round(float(low), 2), "high": round(float(high), 2), "n": int(inside.sum()),
+                          "confidence": round(float(probability[inside].mean()), 3),
+                          "right": round(float(right[inside].mean()), 3)})  # fmt: skip
+    return table
+
+
+def risk_coverage(
+    bests: Sequence[_Best], probability: np.ndarray, domain: str, points: int = 20
+) -> list[dict]:
+    """Coverage and the share of answers that are wrong as the threshold falls (a domain's answerable)."""
+    scores = iter(probability)
+    pairs = [(float(next(scores)), b.right) for b in bests if b.features is not None]
+    read = [b for b in bests if b.features is not None]
+    mine = sorted((p for p, b in zip(pairs, read, strict=True) if b.domain == domain and b.answerable),
+                  key=lambda p: -p[0])  # fmt: skip
+    questions = sum(1 for b in bests if b.domain == domain and b.answerable)
+    curve = []
+    for share in np.linspace(1 / points, 1, points):
+        n = max(1, int(round(share * len(mine))))
+        if not mine:
+            break
+        taken = [right for _, right in mine[:n]]
+        accuracy = sum(taken) / n
+        curve.append({"threshold": round(mine[n - 1][0], 4), "coverage": round(n / questions, 4),
+                      "accuracy": round(accuracy, 4), "risk": round(1 - accuracy, 4)})  # fmt: skip
+    return curve

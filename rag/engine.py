@@ -163,8 +163,11 @@ class Engine:
         return state.answerer.ask_and_read(question, k=k, filters=filters)
 
     def cached_answer(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer | None:
-        """The answer `ask` would return if the current index version has answered this already."""
-        return None if self.config.llm is not None else self._state.answers.get((question, k, filters))
+        """The answer `ask` would return if the current index version has answered this already.
+
+        The same reload check as an uncached answer comes first: after another process's commit to
+        a shared store, the old generation's answers (which may cite a deleted document) are gone."""
+        return None if self.config.llm is not None else self._current().answers.get((question, k, filters))
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Ranked chunks for a query from the current index version."""

@@ -87,7 +87,7 @@ def train(
     figures = "; ".join(
         f"{domain} right {f.get('right', 0):.3f}, wrong {f.get('wrong', 0):.3f}, "
         f"abstention recall {f.get('abstention_recall', 0):.3f}"
-        for domain, f in chosen["cross_fitted"].items()
+        for domain, f in chosen["answered"].items()
     )
     console.print(
         f"weights written to {request.out_dir}: validation {figures}; {chosen['ranker']} ranker reading "

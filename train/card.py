@@ -78,6 +78,15 @@ def render_card(card: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
         *(_choice_row(c, c == {k: chosen[k] for k in c}) for c in validation["choices"]),
         "",
+        "The chosen setting's answers as served (the time rules of `rag.decision` applied, what",
+        "`rag eval` measures on the same questions): "
+        + "; ".join(
+            f"{domain} right {f.get('right', 0):.3f}, wrong {f.get('wrong', 0):.3f}"
+            + (f", abstention recall {f['abstention_recall']:.3f}" if "abstention_recall" in f else "")
+            for domain, f in chosen.get("answered", {}).items()
+        )
+        + ".",
+        "",
         "Reliability of the chosen setting, by domain (best candidate of every validation question):",
         "",
         *_reliability(chosen["reliability"]),

@@ -6,11 +6,13 @@ the code that serves. Its best candidate's calibration features (`rag.ranking.ca
 are labelled right or wrong (an unanswerable question's best candidate is always wrong), and a
 logistic calibration is fitted on them, news and Wikipedia questions weighing the same in all.
 
-The threshold is chosen on cross-fitted probabilities (each validation article's questions
-calibrated by a model fitted without them): the lowest at which each domain keeps its wrong
-numbers within its budget (WRONG_BUDGETS, over its answerable questions). The design chosen answers
+The threshold is the lowest at which each domain keeps its wrong numbers within its budget
+(WRONG_BUDGETS, over its answerable questions), both with cross-fitted probabilities (each
+validation article's questions calibrated by a model fitted without them: the honest estimate)
+and with the calibration fitted on all of them (the one that ships). The design chosen answers
 the most validation questions right at its threshold, news and Wikipedia summed; fewer sentences
-win a near tie (they are faster).
+win a near tie (they are faster). Its answers are then decided as serving decides them (the time
+rules of `rag.decision` included): those are the figures `rag eval` reproduces.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.decision import Reading, decide
 from rag.kinds import KindModel
+from rag.quantities import quantities_match
 from rag.ranking import Calibration, Linear, RankerKind, Trees, calibration_features, rank
 from train.rank import fit_ranker, stack_rows
 from train.readings import QuestionReading
@@ -56,7 +60,8 @@ class Choice:
     ranker: Trees | Linear
     calibration: Calibration
     cross_fitted: dict[str, dict[str, float]]  # by domain, at the threshold, out-of-fold probabilities
-    shipped: dict[str, dict[str, float]]  # the same with the calibration fitted on all (what `rag eval` sees)
+    shipped: dict[str, dict[str, float]]  # the same with the calibration fitted on all
+    answered: dict[str, dict[str, float]]  # the answers `rag eval` gives: shipped, with the time rules
     top1: dict[str, float]  # by domain: answerable questions whose best-ranked candidate is right
     reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
@@ -75,6 +80,7 @@ class Choice:
                             "threshold": calibration.threshold},
             "cross_fitted": self.cross_fitted,
             "shipped": self.shipped,
+            "answered": self.answered,
             "top1": self.top1,
             "reliability": self.reliability,
             "risk_coverage": self.risk_coverage,
@@ -128,10 +134,11 @@ def measure(
         if held.any() and (~held).any():
             fitted = _fit_calibration(features[~held], labels[~held], weights[~held], seed)
             out_of_fold[held] = [fitted.probability(f) for f in features[held]]
-    threshold = _threshold(bests, out_of_fold)
     fitted = _fit_calibration(features, labels, weights, seed)
+    in_sample = np.array([fitted.probability(f) for f in features])
+    # the budgets hold both for the cross-fitted estimate and for the calibration that ships
+    threshold = max(_threshold(bests, out_of_fold), _threshold(bests, in_sample))
     calibration = Calibration(fitted.coef, fitted.intercept, threshold)
-    in_sample = np.array([calibration.probability(f) for f in features])
     domains = sorted({b.domain for b in bests})
     return Choice(
         design=design,
@@ -139,10 +146,44 @@ def measure(
         calibration=calibration,
         cross_fitted={d: _figures(bests, out_of_fold, threshold, d) for d in domains},
         shipped={d: _figures(bests, in_sample, threshold, d) for d in domains},
+        answered=answered_figures(validation, design.windows, kinds, ranker, calibration),
         top1={d: _top1(bests, d) for d in domains},
         reliability={d: reliability(in_sample, labels, [b.domain == d for b in read]) for d in domains},
         risk_coverage={d: risk_coverage(bests, in_sample, d) for d in domains},
     )
+
+
+def answered_figures(
+    validation: Sequence[QuestionReading],
+    windows: int,
+    kinds: KindModel,
+    ranker: Trees | Linear,
+    calibration: Calibration,
+) -> dict[str, dict[str, float]]:
+    """Right, wrong and abstention recall by domain of the answers `rag.decision.decide` gives
+    (the time rules included): what `rag eval` measures on the same questions."""
+    tally: dict[str, list[int]] = {}  # domain: [answerable, right, wrong, unanswerable, abstained]
+    for reading in validation:
+        reads = reading.reads_within(windows)
+        ranked = rank(reading.question, reads, kinds, ranker, calibration)
+        documents = {r.candidate.document.doc_id: r.candidate.document for r in reads}
+        answer = decide(Reading(reading.question, reads, ranked), calibration.threshold, documents)
+        counts = tally.setdefault(reading.domain, [0, 0, 0, 0, 0])
+        if reading.answerable:
+            counts[0] += 1
+            if not answer.abstained and answer.quantity is not None:
+                right = any(quantities_match(gold, answer.quantity) for gold in reading.golds)
+                counts[1 if right else 2] += 1
+        else:
+            counts[3] += 1
+            counts[4] += answer.abstained
+    figures = {}
+    for domain, (answerable, right, wrong, unanswerable, abstained) in tally.items():
+        shares = {"right": right / answerable, "wrong": wrong / answerable} if answerable else {}
+        if unanswerable:
+            shares["abstention_recall"] = abstained / unanswerable
+        figures[domain] = {k: round(v, 4) for k, v in shares.items()}
+    return figures
 
 
 def _best_of(reading: QuestionReading, windows: int, kinds: KindModel, ranker: Trees | Linear) -> _Best:

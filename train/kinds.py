@@ -42,7 +42,12 @@ def fit_kind_model(labelled: Sequence[tuple[str, str]], seed: int) -> KindModel:
     model = LogisticRegression(C=REGULARISATION, max_iter=2000, random_state=seed).fit(matrix, labels)
     weights = np.zeros((len(vocabulary), len(KINDS)))
     intercept = np.full(len(KINDS), -30.0)  # a kind no training answer has is never predicted
-    for column, kind in enumerate(model.classes_):
-        weights[:, kind] = model.coef_[column]
-        intercept[kind] = model.intercept_[column]
+    if len(model.classes_) == 2:  # a binary fit gives one row: the second class's log-odds
+        first, second = model.classes_
+        intercept[first] = 0.0
+        weights[:, second], intercept[second] = model.coef_[0], model.intercept_[0]
+    else:
+        for column, kind in enumerate(model.classes_):
+            weights[:, kind] = model.coef_[column]
+            intercept[kind] = model.intercept_[column]
     return KindModel(vocabulary, [tuple(r) for r in weights.tolist()], tuple(intercept.tolist()))

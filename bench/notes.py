@@ -89,7 +89,7 @@ def _levers(results: dict) -> str:
         "exported once per weights file into `~/.cache/numrag/onnx/` and refused unless its logits "
         "agree with torch's to 1e-3; in development it read four windows in 34 ms against 44 ms in "
         "torch, and serving then imports no torch. Its int8 dynamic quantisation read them in 22 ms "
-        "but moved logits by up to 1.3; README gives its validation figures.",
+        "but moved logits by up to 1.3; not needed for the latency target, it was dropped unmeasured.",
         _hnsw_lever(results),
         _faiss_lever(results),
         "- **Memory-mapped loading:** `vectors.npy` is already memory-mapped; the FAISS file is read "

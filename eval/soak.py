@@ -7,7 +7,7 @@ samples the server's resident memory every few seconds and returns request count
 latency percentiles and memory growth. `rag bench --soak MINUTES` calls it.
 
 An error is a failed request (transport error or an unexpected status) or a wrong answer to the
-one question whose answer is fixed ("how big is the capacity fund?" → "$2 billion").
+one question whose answer is fixed (the capacity loans → "$15 billion").
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import psutil
 from index.errors import IndexMissingError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-FUND_QUESTION = "how big is the capacity fund?"
-FUND_ANSWER = "$2 billion"
+FUND_QUESTION = "How much did China earmark in loans for capacity cooperation?"
+FUND_ANSWER = "$15 billion"
 QUESTIONS = (
     FUND_QUESTION,
     "What was the trade turnover between Kazakhstan and China?",

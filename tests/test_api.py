@@ -33,6 +33,8 @@ ZHETYSU = {
 }
 CABINS = "How many cabins does the Zhetysu cable car have?"
 FUND_Q = "how big is the capacity fund?"
+# answered with confidence; the fund question abstains below the threshold (README)
+LOANS_Q = "How much did China earmark in loans for capacity cooperation?"
 KEY = "s3cret-key-for-tests"
 
 
@@ -95,8 +97,8 @@ def test_health_reports_the_loaded_index(client, engine):
 
 
 def test_ask_answers_with_the_cited_number(client):
-    answer = client.post("/ask", json={"question": FUND_Q}).json()
-    assert answer["answer"] == "$2 billion" and answer["abstained"] is False
+    answer = client.post("/ask", json={"question": LOANS_Q}).json()
+    assert answer["answer"] == "$15 billion" and answer["abstained"] is False
     assert answer["citations"][0]["doc_id"] == FUND_DOC
 
 
@@ -319,10 +321,10 @@ def test_queries_keep_working_while_documents_are_added(writer):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:
-        asks = [pool.submit(writer.post, "/ask", json={"question": FUND_Q}) for _ in range(6)]
+        asks = [pool.submit(writer.post, "/ask", json={"question": LOANS_Q}) for _ in range(6)]
         upload = pool.submit(writer.post, "/documents", json=ZHETYSU)
         assert upload.result().status_code == 201
-        assert {future.result().json()["answer"] for future in asks} == {"$2 billion"}
+        assert {future.result().json()["answer"] for future in asks} == {"$15 billion"}
 
 
 # --- API key, CORS, start-up -------------------------------------------------------------
@@ -380,7 +382,7 @@ def test_build_index_on_start_indexes_the_corpus(tmp_path):
     settings = make_settings(tmp_path / "index", corpus_dir=corpus, build_index_on_start=True)
     with TestClient(create_app(settings)) as built:
         assert built.get("/health").json()["documents"] == 1
-        assert built.post("/ask", json={"question": FUND_Q}).json()["citations"][0]["doc_id"] == FUND_DOC
+        assert built.post("/ask", json={"question": LOANS_Q}).json()["citations"][0]["doc_id"] == FUND_DOC
 
 
 def test_docs_and_page_are_served(client):
@@ -437,13 +439,13 @@ def test_an_upload_keeps_the_vectors_already_computed(writable_engine):
     # question asked before the upload costs no embedding after it (the soak's asks were slow)
     counting = _CountingEmbedder(writable_engine.embedder)
     engine = Engine(writable_engine.config, embedder=counting)
-    first = engine.ask("How big is the capacity fund?")
+    first = engine.ask(LOANS_Q)
     assert counting.texts == 1  # the question: the reader reads the candidate sentences as text
     with client_for(engine) as client:
         assert client.post("/documents", json=ZHETYSU).status_code == 201
     before = counting.texts
-    again = engine.ask("How big is the capacity fund?")
-    assert again.answer == first.answer == "$2 billion"
+    again = engine.ask(LOANS_Q)
+    assert again.answer == first.answer == "$15 billion"
     assert counting.texts == before, "the question was embedded again after the upload"
 
 
@@ -475,8 +477,8 @@ def test_rag_answer_cache_sets_the_answers_kept_and_0_turns_the_cache_off(built_
         Settings(answer_cache=-1)
     config = engine_config(Settings(index_dir=built_index[0], answer_cache=0, model=MODEL))
     engine = Engine(config, embedder=embedder)
-    assert engine.ask(FUND_Q).answer == "$2 billion"
-    assert engine.cached_answer(FUND_Q) is None
+    assert engine.ask(LOANS_Q).answer == "$15 billion"
+    assert engine.cached_answer(LOANS_Q) is None
 
 
 TESLA = {

@@ -14,7 +14,7 @@ import pytest
 from rag.engine import Engine, EngineConfig
 from rag.generate import GenerativeAnswerer, LLMConfig, chat_url, cited_numbers, strip_markers
 
-QUESTION = "How big is the capacity fund?"
+QUESTION = "How much did China earmark in loans for capacity cooperation?"
 FUND_DOC = "002_158f33fd42f0f3d5"
 ABSENT = "How much money does the Silk Road Fund hold?"  # the corpus never names that fund
 HANG_S = 5.0  # longer than the 1 s client timeout, short enough to bound the test
@@ -42,11 +42,11 @@ def _passage_with(prompt: str, phrase: str) -> int | None:
 
 
 def faithful(body: dict) -> tuple[int, dict]:
-    """Answers from the passages it was sent: cites the one that states the fund."""
-    number = _passage_with(body["messages"][-1]["content"], "2-billion-dollar")
+    """Answers from the passages it was sent: cites the one that states the loans."""
+    number = _passage_with(body["messages"][-1]["content"], "15 billion dollars")
     if number is None:
         return 200, _completion("The passages do not say.")
-    return 200, _completion(f"The capacity cooperation fund is $2 billion [{number}].")
+    return 200, _completion(f"The loans for capacity cooperation come to $15 billion [{number}].")
 
 
 def unfaithful(body: dict) -> tuple[int, dict]:
@@ -114,7 +114,7 @@ def test_faithful_completion_is_the_answer(engine):
         answer = _ask(engine, url)
     assert answer.mode == "generative"
     assert not answer.abstained and answer.reason is None
-    assert "$2 billion" in answer.answer
+    assert "$15 billion" in answer.answer
     assert FUND_DOC in {c.doc_id for c in answer.citations}
 
 
@@ -142,14 +142,14 @@ def test_request_holds_question_and_numbered_passages(engine):
     assert QUESTION in user["content"]
     assert re.search(r"^\[1\] ", user["content"], flags=re.M)
     assert re.search(r"^\[5\] ", user["content"], flags=re.M)
-    assert "2-billion-dollar" in user["content"]
+    assert "15 billion dollars" in user["content"]
 
 
 def test_unfaithful_completion_falls_back_to_extractive(engine):
     with chat_server(unfaithful) as (url, _):
         answer = _ask(engine, url)
     assert answer.mode == "extractive"
-    assert answer.answer == "$2 billion"
+    assert answer.answer == "$15 billion"
     assert "3.5" in answer.reason and "extractive" in answer.reason
     assert FUND_DOC in {c.doc_id for c in answer.citations}
 
@@ -158,7 +158,7 @@ def test_server_error_falls_back_to_extractive(engine):
     with chat_server(failing) as (url, _):
         answer = _ask(engine, url)
     assert answer.mode == "extractive"
-    assert answer.answer == "$2 billion"
+    assert answer.answer == "$15 billion"
     assert "HTTP 500" in answer.reason and "127.0.0.1" in answer.reason
 
 
@@ -166,7 +166,7 @@ def test_timeout_falls_back_to_extractive(engine):
     with chat_server(faithful, hang=True) as (url, _):
         answer = _ask(engine, url, timeout_s=1.0)
     assert answer.mode == "extractive"
-    assert answer.answer == "$2 billion"
+    assert answer.answer == "$15 billion"
     assert "no answer within 1 s" in answer.reason
 
 
@@ -174,7 +174,7 @@ def test_unreachable_endpoint_falls_back_to_extractive(engine):
     with chat_server(faithful) as (url, _):
         pass  # the port is closed again once the server is gone
     answer = _ask(engine, url, timeout_s=1.0)
-    assert answer.mode == "extractive" and answer.answer == "$2 billion"
+    assert answer.mode == "extractive" and answer.answer == "$15 billion"
     assert "failed" in answer.reason
 
 
@@ -210,7 +210,7 @@ def test_abstention_keeps_its_reason_when_the_model_fails(engine):
 
 
 def test_abstention_may_be_answered_when_allowed(engine):
-    """Opt-in only: the numbers check passes, yet "$2 billion" is the capacity fund, not Silk Road."""
+    """Opt-in only: the numbers check passes, yet "$15 billion" are the capacity loans, not Silk Road."""
     with chat_server(faithful) as (url, _):
         answer = _ask(engine, url, ABSENT, keep_abstentions=False)
     assert answer.mode == "generative" and not answer.abstained

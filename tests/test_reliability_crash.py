@@ -30,6 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 FUND_Q = "how big is the capacity fund?"
+# answered with confidence; the fund question abstains below the threshold (README)
+LOANS_Q = "How much did China earmark in loans for capacity cooperation?"
 N_GENERATED = 150
 WAIT_S = 300.0  # generous: embedding on two busy cores is slow
 REGIONS = ("Almaty", "Aktobe", "Karaganda", "Pavlodar", "Kostanay", "Shymkent", "Atyrau", "Turkestan")
@@ -110,7 +112,7 @@ def test_killing_rag_index_while_it_writes_keeps_the_previous_index(built_index,
     assert_whole(index_dir)
     assert set(load_store(index_dir).documents) == set(previous.documents)
     engine = Engine(EngineConfig(index_dir=index_dir, model=MODEL), embedder=embedder)
-    assert engine.ask(FUND_Q).answer == "$2 billion"
+    assert engine.ask(LOANS_Q).answer == "$15 billion"
 
     again = subprocess.run(
         [*rag_command(), "index", str(CORPUS), "--index-dir", str(index_dir), "--lock-timeout", "5"],

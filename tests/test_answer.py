@@ -245,7 +245,9 @@ def test_the_reader_reads_at_most_its_chosen_number_of_sentences(engine):
 
 
 def test_confidence_is_the_calibrated_probability_of_the_answer(engine):
-    answer, reading = engine.answerer.ask_and_read("how big is the capacity fund?")
+    answer, reading = engine.answerer.ask_and_read(
+        "How much did China earmark in loans for capacity cooperation?"
+    )
     assert not answer.abstained
     assert answer.confidence >= engine.answerer.threshold
     assert answer.confidence == round(reading.best.probability, 4)

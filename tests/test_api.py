@@ -120,7 +120,7 @@ def test_answer_model_mirrors_the_serialised_contract():
 
 
 def test_ask_honours_document_and_date_filters(client):
-    body = {"question": FUND_Q, "filters": {"published_before": "2000-01-01"}}
+    body = {"question": LOANS_Q, "filters": {"published_before": "2000-01-01"}}
     assert client.post("/ask", json=body).json()["abstained"] is True
     body["filters"] = {"doc_ids": [FUND_DOC], "published_after": "2017-01-01"}
     answer = client.post("/ask", json=body).json()

@@ -6,9 +6,10 @@ import json
 import re
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from cli.main import app
+from cli import commands_query
 from tests.conftest import PROJECT_ROOT
 
 DOCS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
@@ -21,6 +22,18 @@ def _ask_examples() -> list[tuple[str, str, str]]:
     ]
 
 
+def _rag() -> typer.Typer:
+    """The `rag` commands that answer, as the console script registers them."""
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test entry with the query commands."""
+
+    commands_query.register(app)
+    return app
+
+
 def _words(text: str) -> str:
     return " ".join(text.split())
 
@@ -31,7 +44,7 @@ def test_the_docs_show_at_least_one_ask_example():
 
 @pytest.mark.parametrize(("doc", "question", "shown"), _ask_examples())
 def test_every_ask_example_prints_what_the_docs_show(built_index, doc, question, shown):
-    result = CliRunner().invoke(app, ["ask", question, "--index-dir", str(built_index[0]), "--json"])
+    result = CliRunner().invoke(_rag(), ["ask", question, "--index-dir", str(built_index[0]), "--json"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     lines = [line for line in shown.splitlines() if line.strip()]
@@ -50,7 +63,7 @@ def test_the_json_example_has_the_keys_rag_ask_json_prints(built_index):
     assert example
     keys = set(re.findall(r'"(\w+)": ', example.group(1).split('"citations"')[0]))
     question = "How much did China earmark in loans for capacity cooperation?"
-    result = CliRunner().invoke(app, ["ask", question, "--index-dir", str(built_index[0]), "--json"])
+    result = CliRunner().invoke(_rag(), ["ask", question, "--index-dir", str(built_index[0]), "--json"])
     answer = json.loads(result.output)
     assert keys - {"value", "unit", "text", "kind", "qualifier", "start", "end"} <= set(answer)
     shown = json.loads(example.group(1).replace("{...}", "{}").replace("...", ""))

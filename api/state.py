@@ -59,9 +59,8 @@ def _load_engine(settings: Settings) -> Engine:
 
 def _build_index(settings: Settings, embedder: Embedder) -> None:
     """Index settings.corpus_dir into settings.index_dir, as `rag index` would."""
-    from index.backends import update_store
-    from index.build import ChunkParams
     from index.ingest import discover_files, load_documents
+    from index.stores import ChunkParams, update_store
 
     location = engine_config(settings).location
     log.info("no index at %s; building it from %s", location.describe(), settings.corpus_dir)

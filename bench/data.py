@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import embedding_text
 from index.ingest import discover_files, load_documents
-from index.lexical import LexicalIndex
-from index.store import IndexStore
+from index.stores.contract import embedding_text
+from index.stores.faiss.bm25 import LexicalIndex
+from index.stores.faiss.store import IndexStore
+from index.stores.faiss.vectors import DenseIndex, DenseKind
 from index.types import Chunk, Document
-from index.vectors import DenseIndex, DenseKind
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = PROJECT_ROOT / "corpus"

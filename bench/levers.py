@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.query import dense_latency, percentiles
 from index.embed import Embedder
-from index.store import IndexStore
+from index.stores.faiss.store import IndexStore
 
 Encode = Callable[[str], np.ndarray]
 

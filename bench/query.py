@@ -9,7 +9,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.errors import RagError
-from index.store import IndexStore
+from index.stores.faiss.store import IndexStore
 from rag.answer import Answerer
 from rag.reader import SpanReader, WindowScores, load_reader
 from rag.retrieve import Retriever

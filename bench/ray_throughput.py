@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from index.build import embedding_text
 from index.chunk import chunk_document
 from index.embed import Embedder, load_embedder
 from index.ingest import discover_files, load_documents
+from index.stores.contract import embedding_text
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 # Chunk sizes (tokens, overlap) whose chunks together give a few hundred distinct texts of the corpus.

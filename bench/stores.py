@@ -24,10 +24,11 @@ import psutil
 
 from bench.data import bundled_corpus, numeric_questions, synthetic_store
 from bench.query import percentiles
-from index.backends import StoreLocation
-from index.build import ChunkParams, embedding_text, update_index
 from index.embed import Embedder, load_embedder
-from index.store import IndexStore
+from index.stores import StoreLocation
+from index.stores.contract import ChunkParams, WriteRequest, embedding_text
+from index.stores.faiss.build import update_index
+from index.stores.faiss.store import IndexStore
 from rag.retrieve import Retriever
 
 Say = Callable[[str], None]
@@ -56,7 +57,9 @@ def compare_stores(
 
 def _base_store(folder: Path, embedder: Embedder) -> tuple[IndexStore, list[str]]:
     corpus = bundled_corpus()
-    store, _ = update_index(folder / "base", embedder, files=list(corpus.documents), params=ChunkParams())
+    store, _ = update_index(
+        folder / "base", embedder, WriteRequest(files=list(corpus.documents), params=ChunkParams())
+    )
     return store, numeric_questions(corpus, QUESTIONS)
 
 
@@ -76,13 +79,13 @@ def _faiss(base: IndexStore, n_chunks: int, embedder: Embedder, vectors: dict) -
 def _milvus(
     base: IndexStore, n_chunks: int, embedder: Embedder, vectors: dict, folder: Path, say: Say
 ) -> dict:
-    from index.milvus_client import State, connect, disconnect, load
-    from index.milvus_rows import chunk_row, create_collection, dense_index, document_rows
-    from index.milvus_store import MilvusStore
-    from index.milvus_write import save_state
+    from index.stores.milvus.client import MilvusLocation, State, connect, disconnect, load
+    from index.stores.milvus.rows import chunk_row, create_collection, dense_index, document_rows
+    from index.stores.milvus.store import MilvusStore
+    from index.stores.milvus.write import save_state
 
     built = synthetic_store(base, n_chunks).store  # the same rows FAISS got
-    location = StoreLocation("milvus", folder, str(folder / "bench.db")).milvus
+    location = MilvusLocation.of(StoreLocation("milvus", folder, str(folder / "bench.db")))
     before = _rss_mb()
     client = connect(location)
     started = time.perf_counter()

@@ -36,10 +36,11 @@ from bench.http_load import (
 from bench.levers import compare_encoders, compare_faiss_threads
 from bench.query import TimedEmbedder, dense_latency, percentiles, time_store
 from bench.summary import machine_info, summarize_results
-from index.build import ChunkParams, embedding_text, update_index
 from index.embed import Embedder, load_embedder, resolve_model_path
-from index.store import IndexStore, current_version
-from index.vectors import DenseIndex
+from index.stores.contract import ChunkParams, WriteRequest, embedding_text
+from index.stores.faiss.build import update_index
+from index.stores.faiss.store import IndexStore, current_version
+from index.stores.faiss.vectors import DenseIndex
 
 Say = Callable[[str], None]
 T = TypeVar("T")
@@ -174,8 +175,8 @@ class _Bench:
         """Index documents into a fresh folder, then again unchanged; throughput of the first run."""
         timed = TimedEmbedder(self._indexer())
         index_dir = self.work / name
-        store, report = update_index(index_dir, timed, files=documents, params=ChunkParams())
-        _, again = update_index(index_dir, timed, files=documents, params=ChunkParams())
+        store, report = update_index(index_dir, timed, WriteRequest(files=documents, params=ChunkParams()))
+        _, again = update_index(index_dir, timed, WriteRequest(files=documents, params=ChunkParams()))
         seconds = max(report.seconds, 1e-9)
         figures = {
             "documents": report.documents,

@@ -85,8 +85,7 @@ def _ray_embedder(embedder, settings, address: str, workers: int):  # noqa: ANN0
 
 
 def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # noqa: ANN001, ANN202
-    from index.backends import update_store
-    from index.build import ChunkParams
+    from index.stores import ChunkParams, update_store
 
     with _progress() as bar:
         task = bar.add_task("embedding", total=None)
@@ -135,7 +134,7 @@ def _print_report(report, n_skipped: int, where: str) -> None:  # noqa: ANN001
 
 def info(index_dir: IndexDirOption = None) -> None:
     """Describe the index: model, chunking, documents and their dates."""
-    from index.backends import open_store
+    from index.stores import open_store
     from rag.engine import EngineConfig
 
     settings = settings_with(index_dir=index_dir)

@@ -11,8 +11,8 @@ from pathlib import Path
 from eval.external import ExternalSet
 from eval.questions import EvalItem
 from eval.scorer import Metrics, QuestionResult, compute_metrics, score_question
-from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder
+from index.stores import BuildReport, ChunkParams, StoreLocation, update_store
 from rag.engine import Engine, EngineConfig
 from rag.retrieve import Fusion
 from rag.types import RetrievalMode
@@ -117,8 +117,8 @@ def run_external(
     """Index a dataset's documents in a temporary folder, then run its questions there."""
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
         index_dir = Path(folder) / "index"
-        _, built = update_index(
-            index_dir,
+        _, built = update_store(
+            StoreLocation("faiss", index_dir),
             embedder,
             files=list(dataset.documents),
             params=ChunkParams(config.chunk_tokens, config.chunk_overlap),

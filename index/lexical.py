@@ -1,15 +1,11 @@
-"""BM25 over chunk texts (bm25s), persisted beside the dense index."""
+"""The words BM25 indexes: lower-cased, English stop words left out, stemmed (as bm25s does).
+
+The FAISS store's BM25 (index/stores/faiss/bm25.py) and the question analysis of rag/ share them."""
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
-from pathlib import Path
-
-import numpy as np
-
-from index.errors import IndexCorruptError
 
 # bm25s's default pattern drops one-character tokens; we keep single digits ("$2 billion").
 _TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
@@ -38,65 +34,3 @@ def stemmer_and_words(text: str) -> tuple[list[str], list[str]]:
     stemmer, stopwords = _stemmer_and_stopwords()
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
     return words, stemmer.stemWords(words)  # type: ignore[attr-defined]
-
-
-class LexicalIndex:
-    """A BM25 index over a fixed list of texts, addressed by position."""
-
-    def __init__(self, retriever: object, size: int) -> None:
-        self._retriever = retriever
-        self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {})  # none before any text
-        self.size = size
-
-    @classmethod
-    def build(cls, texts: list[str]) -> LexicalIndex:
-        """Index texts with BM25 (Lucene variant, k1=1.5, b=0.75)."""
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
-        retriever = bm25s.BM25()
-        tokens = [lexical_tokens(t) or ["__empty__"] for t in texts]
-        if texts:
-            retriever.index(tokens, show_progress=False)
-        return cls(retriever, len(texts))
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for query (zeros when no query word is known)."""
-        known = [t for t in lexical_tokens(query) if t in self._vocab]
-        if not known or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
-
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a stemmed term; unseen terms get the highest value."""
-        n_docs = max(self.size, 1)
-        term_id = self._vocab.get(term)
-        frequency = 0
-        if term_id is not None:
-            indptr = self._retriever.scores["indptr"]  # type: ignore[attr-defined]
-            frequency = int(indptr[term_id + 1] - indptr[term_id])
-        return float(np.log(1 + (n_docs - frequency + 0.5) / (frequency + 0.5)))
-
-    def knows(self, term: str) -> bool:
-        """True when a stemmed term occurs in at least one indexed text."""
-        return term in self._vocab
-
-    def save(self, folder: Path) -> None:
-        """Write the index files into folder."""
-        if self.size:
-            self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-
-    @classmethod
-    def load(cls, folder: Path, size: int) -> LexicalIndex:
-        """Read an index written by save."""
-        if size == 0:
-            return cls.build([])
-        import bm25s
-
-        try:
-            retriever = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
-        except Exception as exc:
-            raise IndexCorruptError(f"BM25 files in {folder} cannot be read: {exc}") from exc
-        return cls(retriever, size)

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.backends import Store, StoreKind, StoreLocation, open_store, update_store
-from index.build import BuildReport, ChunkParams
 from index.embed import Embedder, load_embedder
+from index.stores import BuildReport, ChunkParams, Store, StoreKind, StoreLocation, open_store, update_store
 from index.types import Document
 from rag.answer import Answerer, Reading
 from rag.cache import LRUCache, VectorCache
@@ -118,8 +117,7 @@ class Engine:
         """The state to read from: reloaded first when another process has committed a newer
         generation of a shared store (Milvus; a FAISS folder is reloaded by restarting)."""
         state = self._state
-        newer = getattr(state.store, "newer_generation", None)
-        if newer is None or not newer() or not self._refresh_lock.acquire(blocking=False):
+        if not state.store.newer_generation() or not self._refresh_lock.acquire(blocking=False):
             return state
         try:
             store = open_store(self.config.location, model=self.embedder.name, dim=self.embedder.dim)

@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from index.backends import Store
 from index.embed import Embedder
 from index.errors import InputError
+from index.stores.contract import Store
 from rag.cache import VectorCache
 from rag.types import Filters, Hit, RetrievalMode
 

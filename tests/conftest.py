@@ -12,10 +12,11 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from index.build import ChunkParams, update_index  # noqa: E402
 from index.embed import Embedder, load_embedder  # noqa: E402
 from index.ingest import discover_files, load_documents  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.stores.contract import ChunkParams, WriteRequest  # noqa: E402
+from index.stores.faiss.build import update_index  # noqa: E402
+from index.stores.faiss.store import IndexStore  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT / "corpus"
@@ -41,7 +42,7 @@ def corpus_documents():
 def built_index(tmp_path_factory, embedder, corpus_documents) -> tuple[Path, IndexStore]:
     """A real index over the bundled corpus: (its folder, the loaded store)."""
     index_dir = tmp_path_factory.mktemp("index")
-    store, _ = update_index(index_dir, embedder, files=corpus_documents, params=ChunkParams())
+    store, _ = update_index(index_dir, embedder, WriteRequest(files=corpus_documents, params=ChunkParams()))
     return index_dir, store
 
 

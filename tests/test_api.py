@@ -15,7 +15,7 @@ from api.app import create_app
 from api.errors import ERROR_STATUS, status_for
 from api.schemas import AnswerOut
 from index.errors import InputError, RagError
-from index.store import load_store
+from index.stores.faiss.store import load_store
 from rag.engine import Engine, EngineConfig
 from rag.quantities import Quantity
 from rag.serialize import answer_to_dict

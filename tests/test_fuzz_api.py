@@ -31,7 +31,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 
 from api.app import create_app
-from index.store import load_store
+from index.stores.faiss.store import load_store
 from rag.engine import Engine, EngineConfig
 from rag.settings import Settings
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from index.build import ChunkParams, embedding_text, update_index
 from index.chunk import chunk_document
 from index.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from index.ingest import discover_files, load_documents
 from index.lock import IndexLock
-from index.store import current_version, load_store
+from index.stores.contract import ChunkParams, WriteRequest, embedding_text
+from index.stores.faiss.build import update_index
+from index.stores.faiss.store import current_version, load_store
 from index.types import Document
 from tests.conftest import CORPUS, MODEL
 
@@ -28,7 +29,7 @@ def copy_corpus(target: Path) -> Path:
 
 def index_folder(folder: Path, index_dir: Path, embedder, **kwargs):
     documents, _ = load_documents(discover_files([folder]))
-    return update_index(index_dir, embedder, files=documents, **kwargs)
+    return update_index(index_dir, embedder, WriteRequest(files=documents, **kwargs))
 
 
 @pytest.mark.parametrize("size,overlap", [(192, 32), (64, 16), (32, 0)])

@@ -70,8 +70,8 @@ def free_port() -> int:
 
 
 def records_location(uri: str, name: str):
-    from index.milvus_client import MilvusLocation, connect
-    from index.milvus_rows import create_records_collection
+    from index.stores.milvus.client import MilvusLocation, connect
+    from index.stores.milvus.rows import create_records_collection
 
     location = MilvusLocation(uri=uri, token=TOKEN, collection=name)
     create_records_collection(connect(location), location)
@@ -94,7 +94,7 @@ def python(code: str, **kwargs) -> subprocess.Popen:
 def read_committed(uri: str, name: str) -> str:
     process = python(
         f"""
-        from index.milvus_client import MilvusLocation, connect, stored_state
+        from index.stores.milvus.client import MilvusLocation, connect, stored_state
         location = MilvusLocation(uri={uri!r}, token={TOKEN!r}, collection={name!r})
         state = stored_state(connect(location), location)
         print(state.committed, state.serial)
@@ -107,7 +107,7 @@ def read_committed(uri: str, name: str) -> str:
 
 def test_a_refused_token_is_named_with_the_fix(server_uri):
     from index.errors import StoreConnectionError
-    from index.milvus_client import MilvusLocation, connect
+    from index.stores.milvus.client import MilvusLocation, connect
 
     with pytest.raises(StoreConnectionError, match="refused the credentials.*RAG_MILVUS_TOKEN"):
         connect(MilvusLocation(uri=server_uri, token="root:not-the-password", collection="any"))
@@ -118,8 +118,8 @@ def test_a_refused_token_is_named_with_the_fix(server_uri):
 def test_a_committed_state_is_seen_at_once_by_another_process(server_uri):
     """Strong consistency: the state row one process inserts is the state the next process reads
     (Milvus 2.3's default Bounded consistency would not see a write made a moment before)."""
-    from index.milvus_client import STATE, State, connect
-    from index.milvus_write import save_state
+    from index.stores.milvus.client import STATE, State, connect
+    from index.stores.milvus.write import save_state
 
     location = records_location(server_uri, "state_rows")
     client = connect(location)
@@ -135,15 +135,15 @@ def test_a_committed_state_is_seen_at_once_by_another_process(server_uri):
 
 
 def test_a_second_writer_waits_and_a_killed_holder_blocks_nobody(server_uri):
-    from index.milvus_client import LEASE, connect
-    from index.milvus_write import WriterLease
+    from index.stores.milvus.client import LEASE, connect
+    from index.stores.milvus.lease import WriterLease
 
     location = records_location(server_uri, "leases")
     holder = python(
         f"""
         import time
-        from index.milvus_client import MilvusLocation, connect
-        from index.milvus_write import WriterLease
+        from index.stores.milvus.client import MilvusLocation, connect
+        from index.stores.milvus.lease import WriterLease
         location = MilvusLocation(uri={server_uri!r}, token={TOKEN!r}, collection="leases")
         with WriterLease(connect(location), location, timeout=30):
             print("held", flush=True)
@@ -177,8 +177,8 @@ def test_writers_that_ask_together_write_in_turn(server_uri, tmp_path):
     log = tmp_path / "spells"
     code = f"""
         import time
-        from index.milvus_client import MilvusLocation, connect
-        from index.milvus_write import WriterLease
+        from index.stores.milvus.client import MilvusLocation, connect
+        from index.stores.milvus.lease import WriterLease
         location = MilvusLocation(uri={server_uri!r}, token={TOKEN!r}, collection="queue")
         client = connect(location)
         time.sleep(max(0.0, {start_at!r} - time.time()))

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from index.build import embedding_text
 from index.chunk import chunk_document
 from index.errors import ModelError
+from index.stores.contract import embedding_text
 from tests.conftest import MODEL, PROJECT_ROOT
 
 RAY_MISSING = "ray[data] is not installed (pip install 'numrag[scale]'); distributed embedding is optional"

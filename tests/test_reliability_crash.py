@@ -22,8 +22,9 @@ import numpy as np
 import pytest
 
 from eval.soak import free_port, rag_command, server_env, start_server, stop_server, wait_until_healthy
-from index.build import update_index
-from index.store import current_version, load_store
+from index.stores.contract import WriteRequest
+from index.stores.faiss.build import update_index
+from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +176,7 @@ def test_killing_the_server_during_an_upload_leaves_the_old_or_the_new_index(bui
     assert set(load_store(index_dir).documents) in (old_docs, old_docs | {"large-upload"})
 
     # the next writer is not kept waiting by the dead server's lock, and clears what it left
-    _, report = update_index(index_dir, embedder, lock_timeout=5)
+    _, report = update_index(index_dir, embedder, WriteRequest(lock_timeout=5))
     assert not report.written
     assert not [path for path in index_dir.iterdir() if path.name.startswith(("tmp-", "CURRENT.tmp-"))]
     assert_whole(index_dir)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from eval.soak import rag_command, server_env
-from index.store import current_version, load_store
+from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

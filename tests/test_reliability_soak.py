@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eval.soak import run_soak
-from index.store import current_version
+from index.stores.faiss.store import current_version
 
 
 @pytest.mark.slow

@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 
 from eval.soak import rag_command
-from index.backends import StoreLocation, open_store, update_store
-from index.build import ChunkParams
 from index.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -29,6 +27,7 @@ from index.errors import (
 )
 from index.ingest import document_from_text
 from index.lock import IndexLock
+from index.stores import ChunkParams, StoreLocation, open_store, update_store
 from index.types import Chunk
 from rag.retrieve import Retriever
 from rag.types import Filters
@@ -181,10 +180,11 @@ def test_a_second_writer_waits_then_fails_clearly(built, embedder):
     if location.kind == "faiss":
         holder = IndexLock(location.index_dir)
     else:
-        from index.milvus_client import connect
-        from index.milvus_write import WriterLease
+        from index.stores.milvus.client import MilvusLocation, connect
+        from index.stores.milvus.lease import WriterLease
 
-        holder = WriterLease(connect(location.milvus), location.milvus, timeout=5)
+        milvus = MilvusLocation.of(location)
+        holder = WriterLease(connect(milvus), milvus, timeout=5)
     with holder, pytest.raises(IndexLockedError, match="another (process|writer)"):
         update_store(location, embedder, upserts=[added], lock_timeout=0.5)
     store, _ = update_store(location, embedder, upserts=[added])  # released: the write goes through
@@ -204,7 +204,7 @@ def test_an_unreachable_milvus_is_named_with_the_fix():
 def test_a_second_process_on_a_milvus_lite_file_is_told_why(tmp_path, embedder, corpus_documents):
     location = location_in(tmp_path / "index", "milvus")
     update_store(location, embedder, files=corpus_documents[:1])
-    env = {**os.environ, "RAG_STORE": "milvus", "RAG_MILVUS_URI": location.milvus.uri}
+    env = {**os.environ, "RAG_STORE": "milvus", "RAG_MILVUS_URI": location.milvus_address}
     result = subprocess.run(
         [*rag_command(), "info"], env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT
     )
@@ -218,13 +218,14 @@ def test_collections_left_by_a_writer_killed_while_creating_them_are_made_again(
     tmp_path, embedder, corpus_documents
 ):
     """Killed after creating the collections, before the first state row: the next write starts over."""
-    from index.milvus_client import connect, stored_state
-    from index.milvus_rows import create_collection
+    from index.stores.milvus.client import MilvusLocation, connect, stored_state
+    from index.stores.milvus.rows import create_collection
 
     location = location_in(tmp_path / "index", "milvus")
-    client = connect(location.milvus)
-    create_collection(client, location.milvus, 384)
-    assert stored_state(client, location.milvus) is None
+    milvus = MilvusLocation.of(location)
+    client = connect(milvus)
+    create_collection(client, milvus, 384)
+    assert stored_state(client, milvus) is None
     with pytest.raises(IndexCorruptError, match="not made by `rag index`"):
         open_store(location)
     store, report = update_store(location, embedder, files=corpus_documents[:2])
@@ -238,24 +239,25 @@ def test_rows_of_a_killed_write_stay_invisible_and_are_removed(built, embedder):
     location, before = built
     if location.kind != "milvus":
         pytest.skip("the FAISS store writes a version folder; tests/test_reliability_crash.py kills it")
-    from index.milvus_client import connect
-    from index.milvus_rows import chunk_row, document_rows
-    from index.milvus_store import open_milvus
+    from index.stores.milvus.client import MilvusLocation, connect
+    from index.stores.milvus.rows import chunk_row, document_rows
+    from index.stores.milvus.store import open_milvus
 
-    client = connect(location.milvus)
+    milvus = MilvusLocation.of(location)
+    client = connect(milvus)
     ghost = document_from_text("ghost", fund_article("A ghost fund of 99 billion dollars."))
     gen = before.state.committed + 1
-    client.insert(location.milvus.records, document_rows(ghost, gen))
+    client.insert(milvus.records, document_rows(ghost, gen))
     vector = embedder.embed_batch(["A ghost fund of 99 billion dollars."])[0]
     ghost_chunk = Chunk("ghost", "ghost#0", ghost.text, 0, len(ghost.text), n_tokens=9)
-    client.insert(location.milvus.collection, [chunk_row(ghost, ghost_chunk, ghost.text, vector, gen)])
-    reader = open_milvus(location.milvus)
+    client.insert(milvus.collection, [chunk_row(ghost, ghost_chunk, ghost.text, vector, gen)])
+    reader = open_milvus(milvus)
     assert "ghost" not in reader.documents
     assert all(h.document.doc_id != "ghost" for h in Retriever(reader, embedder).search("ghost fund", k=10))
     added = document_from_text("real-note", fund_article("A real fund of 5 billion dollars."))
     store, _ = update_store(location, embedder, upserts=[added])
     assert "ghost" not in store.documents and "real-note" in store.documents
-    for name in (location.milvus.collection, location.milvus.records):
+    for name in (milvus.collection, milvus.records):
         rows = client.query(name, filter='doc_id == "ghost"', output_fields=["count(*)"])
         assert rows[0]["count(*)"] == 0
 
@@ -272,13 +274,14 @@ def written_bytes(db: Path) -> int:
 @pytest.mark.skipif(not HAS_MILVUS, reason="pymilvus missing: pip install 'numrag[scale]'")
 def test_killing_rag_index_on_milvus_keeps_the_previous_version(tmp_path, embedder, corpus_documents):
     """SIGKILL `rag index` while it inserts rows: the old version stays whole, the next write cleans up."""
-    from index.milvus_client import disconnect, stored_state
+    from index.stores.milvus.client import MilvusLocation, disconnect, stored_state
     from tests.test_reliability_crash import make_large_corpus
 
     location = location_in(tmp_path / "index", "milvus")
     update_store(location, embedder, files=corpus_documents)
-    db = Path(location.milvus.uri)
-    disconnect(location.milvus)  # milvus-lite lets one process open the file: the writer's turn
+    milvus = MilvusLocation.of(location)
+    db = Path(milvus.uri)
+    disconnect(milvus)  # milvus-lite lets one process open the file: the writer's turn
     baseline = written_bytes(db)
     corpus = make_large_corpus(tmp_path / "corpus")
     env = {**os.environ, "RAG_STORE": "milvus", "RAG_MILVUS_URI": str(db)}
@@ -301,10 +304,10 @@ def test_killing_rag_index_on_milvus_keeps_the_previous_version(tmp_path, embedd
     hits = Retriever(store, embedder).search("harvest bulletin wheat tonnes", k=10)
     assert all(not h.document.doc_id.startswith("harvest") for h in hits)
     store, report = update_store(location, embedder, files=corpus_documents)
-    state = stored_state(store.client, location.milvus)
+    state = stored_state(store.client, milvus)
     for name, where in (
-        (location.milvus.collection, f"gen > {state.committed}"),
-        (location.milvus.records, f"kind == 1 and gen > {state.committed}"),
+        (milvus.collection, f"gen > {state.committed}"),
+        (milvus.records, f"kind == 1 and gen > {state.committed}"),
     ):
         leftovers = store.client.query(name, filter=where, output_fields=["count(*)"])
         assert leftovers[0]["count(*)"] == 0

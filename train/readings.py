@@ -27,10 +27,9 @@ import numpy as np
 
 from eval.external import ExternalSet, load_external
 from eval.questions import EvalItem
-from index.build import ChunkParams, update_index
 from index.embed import Embedder
 from index.ingest import document_from_text
-from index.store import load_store
+from index.stores import ChunkParams, StoreLocation, open_store, update_store
 from rag.answer import Answerer
 from rag.answer_model import AnswerModel
 from rag.kinds import KindModel
@@ -170,9 +169,11 @@ def read_corpora(
     for corpus in corpora:
         with tempfile.TemporaryDirectory(prefix="rag-train-read-") as folder:
             index_dir = Path(folder) / "index"
-            update_index(index_dir, embedder, files=list(corpus.documents), params=ChunkParams(),
-                         progress=on_embed)  # fmt: skip
-            store = load_store(index_dir, model=embedder.name, dim=embedder.dim)
+            location = StoreLocation("faiss", index_dir)
+            update_store(
+                location, embedder, files=list(corpus.documents), params=ChunkParams(), progress=on_embed
+            )
+            store = open_store(location, model=embedder.name, dim=embedder.dim)
             answerer = Answerer(Retriever(store, embedder), reader, model=model)
             for question_set in corpus.sets:
                 for item in question_set.items:

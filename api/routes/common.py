@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas import DocumentSummaryOut, ErrorOut, FiltersIn
-from index.backends import Store
 from index.errors import InputError, NotFoundError
 from index.ingest import validate_doc_id
+from index.stores.contract import Store
 from index.types import Document
 from rag.types import Filters
 

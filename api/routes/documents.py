@@ -11,8 +11,8 @@ from api.deps import EngineDep, KnownQuery, ReadAccess, SettingsDep, WriteAccess
 from api.routes.common import error_responses, known_doc_id, summarise
 from api.schemas import DocumentIn, DocumentListOut, DocumentOut, DocumentSummaryOut, IndexChangeOut
 from api.uploads import document_from_request
-from index.build import BuildReport
 from index.ingest import validate_doc_id
+from index.stores.contract import BuildReport
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KnownQuery])
 Action = Literal["created", "replaced", "deleted"]

@@ -7,7 +7,7 @@ only. Milvus has no multi-row transaction, so a write commits by inserting one r
 `retiring`. The state row with the highest serial is the index's state; inserting one row is
 atomic in every Milvus, where a collection-property update is not implemented by all (milvus-lite
 2.5 has none). `live_filter` is the scalar filter of the rows live at a generation; every search
-and lookup of index/milvus_store.py goes through it.
+and lookup of index/stores/milvus/store.py goes through it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlparse
 
 from index.errors import (
@@ -36,13 +36,16 @@ from index.errors import (
     ModelError,
     StoreConnectionError,
 )
-from index.store import FORMAT_VERSION, Manifest
+from index.stores.contract import DEFAULT_COLLECTION, FORMAT_VERSION, Manifest, StoreLocation
 
-DEFAULT_COLLECTION = "numrag"
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
 CHUNK, DOCUMENT, STATE, LEASE = 0, 1, 2, 3  # chunks are the chunk collection; the others are records
 RECORDS_SUFFIX = "_records"
 CONNECT_TIMEOUT_S = 10.0
 INSTALL_HINT = "install the scale extra: pip install 'numrag[scale]'"
+Row = dict[str, Any]  # a row as pymilvus takes and returns it: field name -> value (JSON records inside)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class MilvusLocation:
     uri: str
     token: str | None = None
     collection: str = DEFAULT_COLLECTION
+
+    @classmethod
+    def of(cls, location: StoreLocation) -> MilvusLocation:
+        """The Milvus half of a store location."""
+        return cls(
+            uri=location.milvus_address, token=location.milvus_token, collection=location.milvus_collection
+        )
 
     @property
     def records(self) -> str:
@@ -84,6 +94,14 @@ def lite_major() -> int:
         return 0
 
 
+class Retired(TypedDict):
+    """Documents a write replaced or removed: their rows older than `gen` go after a grace period."""
+
+    gen: int
+    docs: list[str]
+    at: float  # when, in seconds since the epoch
+
+
 @dataclass(frozen=True)
 class State:
     """What the index says about itself: the record of its newest STATE row."""
@@ -99,7 +117,7 @@ class State:
     max_model_tokens: int = 0
     model_window: int = 0
     created: str = ""
-    retiring: list[dict[str, Any]] = field(default_factory=list)  # [{"gen", "docs", "at"}]
+    retiring: list[Retired] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     serial: int = 0  # raised by every save; the newest state row wins
     dense_index: str = "HNSW"  # the vector index: HNSW, or FLAT on milvus-lite 2.5
@@ -121,12 +139,12 @@ class State:
         )
 
 
-_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS: dict[tuple[str, str], MilvusClient] = {}
 _LOADED: set[tuple[str, str]] = set()  # (uri, collection) loaded by this process
 _CLIENTS_LOCK = threading.Lock()
 
 
-def connect(location: MilvusLocation) -> Any:
+def connect(location: MilvusLocation) -> MilvusClient:
     """The process's MilvusClient for a URI and token (milvus-lite lets one client open a file), or
     one clear error: pymilvus missing, URI unreachable, token refused, file held by another process."""
     key = (location.uri, location.token or "")
@@ -149,7 +167,7 @@ def disconnect(location: MilvusLocation) -> None:
         server_manager_instance.release_server(location.uri)
 
 
-def _new_client(location: MilvusLocation) -> Any:
+def _new_client(location: MilvusLocation) -> MilvusClient:
     try:
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
@@ -225,7 +243,7 @@ def _listening(uri: str) -> bool:
         return False
 
 
-def read_state(client: Any, location: MilvusLocation) -> State:
+def read_state(client: MilvusClient, location: MilvusLocation) -> State:
     """The collection's state; IndexMissingError when there is no collection or no committed write."""
     if not client.has_collection(location.collection):
         raise IndexMissingError(
@@ -246,7 +264,7 @@ def read_state(client: Any, location: MilvusLocation) -> State:
     return state
 
 
-def stored_state(client: Any, location: MilvusLocation) -> State | None:
+def stored_state(client: MilvusClient, location: MilvusLocation) -> State | None:
     """The newest state row of an index, checked; None when it has none (no records collection, or
     one of another schema)."""
     from pymilvus.exceptions import MilvusException
@@ -282,7 +300,7 @@ def stored_state(client: Any, location: MilvusLocation) -> State | None:
     return state
 
 
-def load(client: Any, location: MilvusLocation, *names: str) -> None:
+def load(client: MilvusClient, location: MilvusLocation, *names: str) -> None:
     """Load collections (the index's two unless named) for searches and queries, once per process
     and server: a server keeps them loaded, and a query on a released one fails."""
     from pymilvus.exceptions import MilvusException

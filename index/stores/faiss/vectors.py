@@ -8,16 +8,11 @@ from typing import Literal
 import numpy as np
 
 from index.errors import REBUILD_HINT, IndexCorruptError
+from index.stores.contract import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 
 DenseKind = Literal["flat", "hnsw"]
 # Exact search is fast enough below this many rows; above it HNSW keeps queries in milliseconds.
 HNSW_THRESHOLD = 50_000
-HNSW_M = 32
-# Tuned with `rag bench` at 100k chunks (clustered vectors, real SQuAD questions): efConstruction 80
-# with efSearch 128 reached recall@10 0.973 against exact search; 200 with 256 reaches 0.997-1.0
-# at about 0.3 ms a query, for twice the build time (about 40 s on 2 cores).
-HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 256
 
 
 def choose_kind(n_rows: int) -> DenseKind:

@@ -9,9 +9,9 @@ The records collection `<name>_records`, by kind:
 
     kind 1, a document    its record (title, date, hash, ...) and its cleaned text in `body`,
                           split over parts when longer than one VARCHAR holds
-    kind 2, the state     the index's State (index/milvus_client.py) in `record`, its serial
+    kind 2, the state     the index's State (index/stores/milvus/client.py) in `record`, its serial
                           in `part`; a write commits by inserting one
-    kind 3, a lease       a writer's claim on the index (index/milvus_write.py WriterLease)
+    kind 3, a lease       a writer's claim on the index (index/stores/milvus/write.py WriterLease)
 
 Every chunk and document row carries `gen`, the write that inserted it; the primary key is
 "<chunk id>@<gen>", so a document's old and new rows never share a key. Milvus needs a vector
@@ -21,13 +21,25 @@ field in every collection: records carry a 2-dimension placeholder that nothing 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.milvus_client import DOCUMENT, LEASE, STATE, MilvusLocation, State, forget_loaded, quoted
+from index.stores.contract import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
+from index.stores.milvus.client import (
+    DOCUMENT,
+    LEASE,
+    STATE,
+    MilvusLocation,
+    Row,
+    State,
+    forget_loaded,
+    quoted,
+)
 from index.types import Chunk, Document, period_bounds
-from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M  # the same graph as the FAISS HNSW index
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 MAX_VARCHAR = 65_535  # bytes; Milvus's largest VARCHAR
 BODY_PART_CHARS = 16_000  # a document's text in parts of at most 4 x 16,000 = 64,000 UTF-8 bytes
@@ -56,7 +68,7 @@ def date_number(iso: str) -> int:
     return int(digits.ljust(8, "0"))
 
 
-def document_rows(document: Document, gen: int) -> list[dict]:
+def document_rows(document: Document, gen: int) -> list[Row]:
     """The records rows of one document: its record on part 0, its text split over parts."""
     text = document.text
     parts = [text[i : i + BODY_PART_CHARS] for i in range(0, len(text), BODY_PART_CHARS)] or [""]
@@ -75,12 +87,12 @@ def document_rows(document: Document, gen: int) -> list[dict]:
     ]
 
 
-def state_row(state: State) -> dict:
+def state_row(state: State) -> Row:
     """The row that makes `state` the index's state (the newest serial wins)."""
     return _record_row(STATE, f"state@{state.serial}", state.serial, state.committed, asdict(state))
 
 
-def lease_row(key: str, lease: dict) -> dict:
+def lease_row(key: str, lease: Row) -> Row:
     """A writer's lease row; one per writer, replaced on renewal."""
     return _record_row(LEASE, lease_id(key), 0, 0, lease)
 
@@ -90,8 +102,8 @@ def lease_id(key: str) -> str:
 
 
 def _record_row(
-    kind: int, key: str, part: int, gen: int, record: dict, doc_id: str = "", body: str = ""
-) -> dict:
+    kind: int, key: str, part: int, gen: int, record: Row, doc_id: str = "", body: str = ""
+) -> Row:
     return {
         "id": key,
         "kind": kind,
@@ -104,7 +116,7 @@ def _record_row(
     }
 
 
-def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, gen: int) -> dict:
+def chunk_row(document: Document, chunk: Chunk, text: str, vector: np.ndarray, gen: int) -> Row:
     """The row of one chunk: `text` is what BM25 indexes (the chunk headed by its title)."""
     first, last = _published_numbers(document.published)
     return {
@@ -132,7 +144,7 @@ def _clip_utf8(text: str) -> str:
     return text if len(data) <= MAX_VARCHAR else data[:MAX_VARCHAR].decode("utf-8", "ignore")
 
 
-def dense_index(location: MilvusLocation) -> dict:
+def dense_index(location: MilvusLocation) -> Row:
     """The vector index: HNSW as the FAISS store's, except on milvus-lite 2.5 (local mode builds
     only FLAT, IVF_FLAT and AUTOINDEX; FLAT is exact, so recall is 1)."""
     if location.is_compiled_lite:
@@ -141,7 +153,7 @@ def dense_index(location: MilvusLocation) -> dict:
     return {"index_type": "HNSW", "metric_type": "COSINE", "params": params}
 
 
-def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
+def create_collection(client: MilvusClient, location: MilvusLocation, dim: int) -> None:
     """The index's two collections: chunks (scalar fields for filters, cosine vectors: HNSW, or
     exact FLAT on milvus-lite 2.5, whose local mode builds no HNSW; a BM25 Function) and records."""
     from pymilvus import DataType, Function, FunctionType
@@ -177,7 +189,7 @@ def create_collection(client: Any, location: MilvusLocation, dim: int) -> None:
     create_records_collection(client, location)
 
 
-def create_records_collection(client: Any, location: MilvusLocation) -> None:
+def create_records_collection(client: MilvusClient, location: MilvusLocation) -> None:
     """The records collection: documents, state rows and leases. It needs nothing of Milvus 2.5, so
     it also runs on a 2.3 server (tests/test_milvus_server.py), without the INVERTED scalar indexes
     that 2.3 lacks: there filters scan the records instead."""
@@ -209,7 +221,7 @@ def create_records_collection(client: Any, location: MilvusLocation) -> None:
             client.drop_collection(location.records)  # Milvus before 2.4: again, without them
 
 
-def drop_collections(client: Any, location: MilvusLocation) -> None:
+def drop_collections(client: MilvusClient, location: MilvusLocation) -> None:
     """Drop the index's two collections."""
     for name in (location.collection, location.records):
         if client.has_collection(name):

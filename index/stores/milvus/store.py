@@ -1,9 +1,9 @@
 """The Milvus backend of the index: searches and lookups of one committed generation.
 
-Vectors, BM25 postings and records live in one collection (index/milvus_rows.py); every search
-and lookup is filtered to the rows live at the generation the store loaded
-(index/milvus_client.py), so a reader sees a document's old rows or its new rows, never a mix.
-Writes are index/milvus_write.py.
+Vectors, BM25 postings and records live in one collection (index/stores/milvus/rows.py); every
+search and lookup is filtered to the rows live at the generation the store loaded
+(index/stores/milvus/client.py), so a reader sees a document's old rows or its new rows, never a
+mix. Writes are index/stores/milvus/write.py.
 """
 
 from __future__ import annotations
@@ -13,15 +13,26 @@ import math
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.errors import IndexCorruptError, RagError, StoreConnectionError
-from index.milvus_client import (
+from index.stores.contract import (
+    HNSW_EF_SEARCH,  # the same search breadth as the FAISS HNSW index
+    Filters,
+    Fusion,
+    RowKey,
+    Scope,
+    Scores,
+    Vector,
+    check_compatible,
+)
+from index.stores.milvus.client import (
     DOCUMENT,
     MilvusLocation,
+    Row,
     State,
     connect,
     live_filter,
@@ -29,24 +40,24 @@ from index.milvus_client import (
     quoted,
     read_state,
 )
-from index.milvus_rows import filter_expression
-from index.store import check_compatible
+from index.stores.milvus.rows import filter_expression
 from index.types import Chunk, Document
-from index.vectors import HNSW_EF_SEARCH  # the same search breadth as the FAISS HNSW index
 
 DOCUMENT_CACHE = 4096
 MAX_TOPK = 16_384  # the most hits one Milvus search returns
 # how often a loaded store asks whether another process has committed (well inside the 60 s that
-# replaced rows are kept for readers: index/milvus_write.py RETIRE_GRACE_S)
+# replaced rows are kept for readers: index/stores/milvus/write.py RETIRE_GRACE_S)
 REFRESH_S = 1.0
-Fusion = Literal["rrf", "weighted"]
 HIT_FIELDS = ["record"]  # what a search returns of each hit: its chunk record
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 
 class MilvusStore:
     """One loaded generation of a Milvus collection; the engine's view of the index."""
 
-    def __init__(self, client: Any, location: MilvusLocation, state: State) -> None:
+    def __init__(self, client: MilvusClient, location: MilvusLocation, state: State) -> None:
         self.client = client
         self.location = location
         # The retriever leaves dense + BM25 fusion to Milvus's hybrid_search and ranker, except on
@@ -78,26 +89,29 @@ class MilvusStore:
         except RagError:  # the reload will report it; until then keep serving what is loaded
             return False
 
-    def scope(self, filters: Any) -> str | None:
+    def scope(self, filters: Filters | None) -> str | None:
         """The Milvus filter of rag.types.Filters (None when it admits everything)."""
         if filters is None or not filters.active:
             return None
         return filter_expression(filters.doc_ids, filters.published_after, filters.published_before)
 
     @staticmethod
-    def scope_is_empty(scope: str | None) -> bool:
-        return scope is not None and "doc_id in []" in scope
+    def scope_is_empty(scope: Scope) -> bool:
+        """True when the scope admits no row."""
+        where = _filter(scope)
+        return where is not None and "doc_id in []" in where
 
-    def _where(self, scope: str | None) -> str:
+    def _where(self, scope: Scope) -> str:
         live = live_filter(self.state)
-        return live if scope is None else f"{live} and ({scope})"
+        where = _filter(scope)
+        return live if where is None else f"{live} and ({where})"
 
-    def dense_search(self, vector: np.ndarray, depth: int, scope: str | None) -> dict[str, float]:
+    def dense_search(self, vector: Vector, depth: int, scope: Scope) -> Scores:
         """Cosine scores of the `depth` nearest live chunks."""
         hits = self._search(_vector_data(vector), "vector", depth, scope)
         return {hit["id"]: float(hit["distance"]) for hit in hits}
 
-    def lexical_search(self, query: str, depth: int, scope: str | None) -> dict[str, float]:
+    def lexical_search(self, query: str, depth: int, scope: Scope) -> Scores:
         """Milvus's BM25 scores of the `depth` best live chunks (only those sharing a word)."""
         hits = self._search([query], "sparse", depth, scope)
         # a BM25 score is never negative; milvus-lite returns it negated as a distance, a server as is
@@ -106,13 +120,13 @@ class MilvusStore:
     def hybrid_search(
         self,
         query: str,
-        vector: np.ndarray,
+        vector: Vector,
         depth: int,
         k: int,
-        scope: str | None,
+        scope: Scope,
         fusion: Fusion,
         dense_weight: float,
-    ) -> dict[str, float]:
+    ) -> Scores:
         """Dense and BM25 lists of `depth` fused by Milvus's own ranker; the k best."""
         from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
@@ -144,7 +158,9 @@ class MilvusStore:
         )
         return {hit["id"]: float(hit["distance"]) for hit in self._remember(result)}
 
-    def _search(self, data: list, field_name: str, depth: int, scope: str | None) -> list[dict]:
+    def _search(
+        self, data: list[str] | list[list[float]], field_name: str, depth: int, scope: Scope
+    ) -> list[Row]:
         """Keys and scores only: the retriever fetches the records of the hits it keeps (prefetch)."""
         result = self._call(
             self.client.search,
@@ -158,14 +174,14 @@ class MilvusStore:
         )
         return list(result[0]) if result else []
 
-    def _remember(self, result: Any) -> list[dict]:
+    def _remember(self, result: list[list[Row]]) -> list[Row]:
         """The hits of a one-query result, their chunk records kept for `chunk`."""
         hits = list(result[0]) if result else []
         for hit in hits:
             self._chunks.put(hit["id"], Chunk(**hit["entity"]["record"]))
         return hits
 
-    def chunk(self, key: str) -> Chunk:
+    def chunk(self, key: RowKey) -> Chunk:
         """The chunk of a row key that a search returned."""
         cached = self._chunks.get(key)
         if cached is not None:
@@ -177,7 +193,7 @@ class MilvusStore:
         self._chunks.put(key, chunk)
         return chunk
 
-    def prefetch(self, keys: list[str]) -> None:
+    def prefetch(self, keys: Sequence[RowKey]) -> None:
         """Fetch the chunk records and documents of a search's hits in two calls, not one per hit."""
         missing = [key for key in keys if self._chunks.get(key) is None]
         if missing:
@@ -195,7 +211,7 @@ class MilvusStore:
             counts[row["doc_id"]] += 1
         return counts
 
-    def chunks_of(self, doc_id: str) -> list[str]:
+    def chunks_of(self, doc_id: str) -> list[RowKey]:
         """Row keys of a document's live chunks."""
         where = f"{live_filter(self.state)} and doc_id == {json.dumps(doc_id)}"
         return sorted(row["id"] for row in self.iterate(where, ["id"]))
@@ -250,7 +266,7 @@ class MilvusStore:
 
     def iterate(
         self, where: str, fields: list[str], collection: str | None = None, batch: int = 1000
-    ) -> Iterator[dict]:
+    ) -> Iterator[Row]:
         """Every row of a collection (the chunks unless named) matching where, in batches
         (query_iterator pages past Milvus's query limit: a query without one returns at most
         16,383 rows, silently)."""
@@ -271,7 +287,7 @@ class MilvusStore:
         finally:
             iterator.close()
 
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A Milvus call with Strong consistency; its errors become StoreConnectionError."""
         from pymilvus.exceptions import MilvusException
 
@@ -286,14 +302,14 @@ class MilvusStore:
             ) from exc
 
 
-def _search_params(field_name: str, depth: int) -> dict:
+def _search_params(field_name: str, depth: int) -> dict[str, object]:
     """Search parameters of the BM25 field, or of the HNSW vector field at breadth `depth`."""
     if field_name == "sparse":
         return {"metric_type": "BM25"}
     return {"metric_type": "COSINE", "params": {"ef": max(HNSW_EF_SEARCH, depth)}}
 
 
-def _vector_data(vector: np.ndarray) -> list[list[float]]:
+def _vector_data(vector: Vector) -> list[list[float]]:
     return [np.asarray(vector, dtype=np.float32).tolist()]
 
 
@@ -301,18 +317,18 @@ class Chunks:
     """A small thread-safe LRU of chunk records by row key."""
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[str, Chunk] = OrderedDict()
+        self._items: OrderedDict[RowKey, Chunk] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Chunk | None:
+    def get(self, key: RowKey) -> Chunk | None:
         with self._lock:
             chunk = self._items.get(key)
             if chunk is not None:
                 self._items.move_to_end(key)
             return chunk
 
-    def put(self, key: str, chunk: Chunk) -> None:
+    def put(self, key: RowKey, chunk: Chunk) -> None:
         with self._lock:
             self._items[key] = chunk
             self._items.move_to_end(key)
@@ -365,7 +381,7 @@ class MilvusDocuments(Mapping[str, Document]):
             filter=where,
             output_fields=["doc_id", "part", "body", "record"],
         )
-        parts: dict[str, list[dict]] = {}
+        parts: dict[str, list[Row]] = {}
         for row in rows:
             parts.setdefault(row["doc_id"], []).append(row)
         documents = {doc_id: self._assemble(doc_id, parts.get(doc_id, [])) for doc_id in missing}
@@ -377,7 +393,7 @@ class MilvusDocuments(Mapping[str, Document]):
                 self._cache.popitem(last=False)
         return found | documents
 
-    def _assemble(self, doc_id: str, rows: list[dict]) -> Document:
+    def _assemble(self, doc_id: str, rows: list[Row]) -> Document:
         rows = sorted(rows, key=lambda row: row["part"])
         if not rows or rows[0]["part"] != 0 or len(rows) != rows[0]["record"].get("parts", 1):
             raise IndexCorruptError(
@@ -395,3 +411,10 @@ def open_milvus(location: MilvusLocation, model: str | None = None, dim: int | N
         check_compatible(state.manifest(), model, dim)
     load(client, location)
     return MilvusStore(client, location, state)
+
+
+def _filter(scope: Scope) -> str | None:
+    """The filter expression of a scope this store made."""
+    if scope is not None and not isinstance(scope, str):
+        raise TypeError("a Milvus store scopes searches by a filter expression, not by row numbers")
+    return scope

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
@@ -38,34 +38,26 @@ from index.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from index.lexical import LexicalIndex, lexical_tokens
+from index.lexical import lexical_tokens
+from index.stores.contract import (
+    FORMAT_VERSION,
+    Filters,
+    Fusion,
+    Manifest,
+    RowKey,
+    Rows,
+    Scope,
+    Scores,
+    Vector,
+    check_compatible,
+)
+from index.stores.faiss.bm25 import LexicalIndex
+from index.stores.faiss.vectors import DenseIndex
 from index.types import Chunk, Document
-from index.vectors import DenseIndex
 
-FORMAT_VERSION = 1
 KEEP_VERSIONS = 2  # the live one and the one before, for readers still loading it
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an index folder says about itself."""
-
-    model: str
-    dim: int
-    tokenizer: str
-    chunk_tokens: int
-    chunk_overlap: int
-    documents: dict[str, str]  # doc_id -> content hash
-    n_chunks: int
-    dense_kind: str = "flat"
-    embed_title: bool = True
-    max_model_tokens: int = 0  # longest chunk in the model's own word pieces
-    model_window: int = 0  # the model's max_seq_length
-    format_version: int = FORMAT_VERSION
-    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-
-
 _TYPES = {"str": str, "int": int, "bool": bool, "dict[str, str]": dict}  # every annotation of Manifest
+Record = TypeVar("Record", Document, Chunk)
 
 
 @dataclass
@@ -90,43 +82,62 @@ class IndexStore:
     def n_chunks(self) -> int:
         return len(self.chunks)
 
+    def newer_generation(self) -> bool:
+        """Always False: a FAISS folder is reloaded by restarting the process that serves it."""
+        return False
+
     def chunk_counts(self) -> Counter[str]:
         """Chunks per document."""
         return Counter(chunk.doc_id for chunk in self.chunks)
 
-    def chunk(self, row: int) -> Chunk:
+    def chunk(self, key: RowKey) -> Chunk:
         """The chunk of a row a search returned."""
-        return self.chunks[row]
+        return self.chunks[_row(key)]
 
-    def scope(self, filters: Any) -> np.ndarray | None:
+    def scope(self, filters: Filters | None) -> Rows | None:
         """Rows of the documents rag.types.Filters admits (None when it admits everything)."""
         if filters is None or not filters.active:
             return None
         admitted = {d for d, doc in self.documents.items() if filters.admits(doc)}
         return np.asarray([i for i, c in enumerate(self.chunks) if c.doc_id in admitted], dtype=np.int64)
 
-    def prefetch(self, keys: list[int]) -> None:
+    def prefetch(self, keys: Sequence[RowKey]) -> None:
         """Nothing to do: chunks and documents are in memory."""
 
     @staticmethod
-    def scope_is_empty(scope: np.ndarray | None) -> bool:
+    def scope_is_empty(scope: Scope) -> bool:
+        """True when the scope admits no row."""
         return scope is not None and len(scope) == 0
 
-    def dense_search(self, vector: np.ndarray, depth: int, scope: np.ndarray | None) -> dict[int, float]:
+    def dense_search(self, vector: Vector, depth: int, scope: Scope) -> Scores:
         """Inner-product (cosine) scores of the `depth` nearest rows."""
-        scores, rows = self.dense.search(vector, depth, scope)
+        scores, rows = self.dense.search(vector, depth, _rows(scope))
         return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
 
-    def lexical_search(self, query: str, depth: int, scope: np.ndarray | None) -> dict[int, float]:
+    def lexical_search(self, query: str, depth: int, scope: Scope) -> Scores:
         """BM25 scores of the `depth` best rows that share a word with the query."""
         scores = self.lexical.scores(query)
-        if scope is not None:
+        admitted = _rows(scope)
+        if admitted is not None:
             masked = np.full_like(scores, -np.inf)
-            masked[scope] = scores[scope]
+            masked[admitted] = scores[admitted]
             scores = masked
         depth = min(depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth] if depth else np.zeros(0, dtype=np.int64)
         return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+
+    def hybrid_search(
+        self,
+        query: str,
+        vector: Vector,
+        depth: int,
+        k: int,
+        scope: Scope,
+        fusion: Fusion,
+        dense_weight: float,
+    ) -> Scores:
+        """Not offered: `fuses` is False, so the retriever fuses the dense and BM25 lists itself."""
+        raise NotImplementedError("the FAISS store leaves fusion to the retriever (its `fuses` is False)")
 
     def knows(self, word: str) -> bool:
         """True when the word (stemmed as BM25 stems it) occurs in an indexed chunk."""
@@ -216,15 +227,6 @@ def read_manifest(folder: Path) -> Manifest:
     return manifest
 
 
-def check_compatible(manifest: Manifest, model: str, dim: int | None = None) -> None:
-    """Raise IndexMismatchError when the index was built with another model or dimension."""
-    if manifest.model != model or (dim is not None and manifest.dim != dim):
-        raise IndexMismatchError(
-            f"index was built with {manifest.model} ({manifest.dim} dims) but the configured "
-            f"model is {model}{f' ({dim} dims)' if dim else ''}; {REBUILD_HINT}"
-        )
-
-
 def load_store(index_dir: Path, model: str | None = None, dim: int | None = None) -> IndexStore:
     """Load the live version, checking it against the configured model and its own files."""
     folder = current_version(index_dir)
@@ -241,7 +243,7 @@ def load_store(index_dir: Path, model: str | None = None, dim: int | None = None
     return IndexStore(manifest, documents, chunks, vectors, dense, lexical, version=folder.name)
 
 
-def _read_jsonl(path: Path, kind: type) -> list:
+def _read_jsonl(path: Path, kind: type[Record]) -> list[Record]:
     try:
         with open(path, encoding="utf-8") as lines:
             return [kind(**json.loads(line)) for line in lines if line.strip()]
@@ -332,3 +334,17 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _row(key: RowKey) -> int:
+    """A FAISS row number (the keys this store's searches return)."""
+    if isinstance(key, str):
+        raise TypeError(f"a FAISS store addresses chunks by row number, not by {key!r}")
+    return key
+
+
+def _rows(scope: Scope) -> Rows | None:
+    """The admitted rows of a scope this store made."""
+    if isinstance(scope, str):
+        raise TypeError(f"a FAISS store scopes searches by rows, not by the filter {scope!r}")
+    return scope

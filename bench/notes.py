@@ -119,7 +119,7 @@ def _hnsw_lever(results: dict) -> str:
         for ef, figures in scale["ef_search_sweep"].items()
     )
     return (
-        "- **HNSW constants — changed** (`index/vectors.py`): efConstruction 80 → 200 and efSearch "
+        "- **HNSW constants — changed** (`index/stores/contract.py`): efConstruction 80 → 200 and efSearch "
         "128 → 256. In development at 100k chunks, 80/128 reached recall@10 0.973 and 200/256 "
         f"0.997–1.0. This run at {scale['chunks']:,} chunks ({scale['dense_kind']}): recall@10 "
         f"{scale['recall_at_10']:.4f}" + (f"; sweep over efSearch: {sweep}." if sweep else ".")

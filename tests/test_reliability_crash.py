@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL a writer in the middle of its work and check nothing is lost or mixed.
 
 A version is written into tmp-<id>/, renamed to v-<time>-<id>/ and only then named by CURRENT
-(index/store.py), so a killed writer must leave the previous version live and whole; its
+(index/stores/faiss/store.py), so a killed writer must leave the previous version live and whole; its
 leftovers are removed by the next writer, and the kernel drops its flock so nobody waits.
 """
 

@@ -12,8 +12,8 @@ import json
 import math
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,20 +30,18 @@ from index.stores.contract import (
     check_compatible,
 )
 from index.stores.milvus.client import (
-    DOCUMENT,
     MilvusLocation,
     Row,
     State,
     connect,
     live_filter,
     load,
-    quoted,
     read_state,
 )
+from index.stores.milvus.documents import CHUNK_CACHE, Chunks, MilvusDocuments
 from index.stores.milvus.rows import filter_expression
-from index.types import Chunk, Document
+from index.types import Chunk
 
-DOCUMENT_CACHE = 4096
 MAX_TOPK = 16_384  # the most hits one Milvus search returns
 # how often a loaded store asks whether another process has committed (well inside the 60 s that
 # replaced rows are kept for readers: index/stores/milvus/write.py RETIRE_GRACE_S)
@@ -67,7 +65,7 @@ class MilvusStore:
         self.state = state
         self.manifest = state.manifest()
         self.version = f"gen-{state.committed}"
-        self._chunks = Chunks(DOCUMENT_CACHE * 4)
+        self._chunks = Chunks(CHUNK_CACHE)
         self._frequencies: dict[str, int] = {}
         self._lock = threading.Lock()
         self._checked = time.monotonic()
@@ -148,7 +146,7 @@ class MilvusStore:
             ),
         ]
         ranker = RRFRanker(60) if fusion == "rrf" else WeightedRanker(dense_weight, 1 - dense_weight)
-        result = self._call(
+        result = self.call(
             self.client.hybrid_search,
             self.location.collection,
             requests,
@@ -162,7 +160,7 @@ class MilvusStore:
         self, data: list[str] | list[list[float]], field_name: str, depth: int, scope: Scope
     ) -> list[Row]:
         """Keys and scores only: the retriever fetches the records of the hits it keeps (prefetch)."""
-        result = self._call(
+        result = self.call(
             self.client.search,
             self.location.collection,
             data=data,
@@ -186,7 +184,7 @@ class MilvusStore:
         cached = self._chunks.get(key)
         if cached is not None:
             return cached
-        rows = self._call(self.client.get, self.location.collection, ids=[key], output_fields=["record"])
+        rows = self.call(self.client.get, self.location.collection, ids=[key], output_fields=["record"])
         if not rows:
             raise IndexCorruptError(f"chunk row {key!r} vanished from {self.location.collection!r}")
         chunk = Chunk(**rows[0]["record"])
@@ -197,9 +195,7 @@ class MilvusStore:
         """Fetch the chunk records and documents of a search's hits in two calls, not one per hit."""
         missing = [key for key in keys if self._chunks.get(key) is None]
         if missing:
-            rows = self._call(
-                self.client.get, self.location.collection, ids=missing, output_fields=["record"]
-            )
+            rows = self.call(self.client.get, self.location.collection, ids=missing, output_fields=["record"])
             for row in rows:
                 self._chunks.put(row["id"], Chunk(**row["record"]))
         self.documents.fetch_many({self.chunk(key).doc_id for key in keys})
@@ -237,7 +233,7 @@ class MilvusStore:
         if self.location.is_compiled_lite:
             frequency = self._bm25_matches(word)
         else:
-            rows = self._call(
+            rows = self.call(
                 self.client.query,
                 self.location.collection,
                 filter=f"{live_filter(self.state)} and TEXT_MATCH(text, '{word}')",
@@ -252,7 +248,7 @@ class MilvusStore:
         """Live chunks holding the word, counted as its BM25 hits (only they score above zero):
         milvus-lite 2.5 parses no TEXT_MATCH. Exact up to MAX_TOPK, Milvus's largest result; a
         word in more chunks than that counts MAX_TOPK (its IDF is then small either way)."""
-        result = self._call(
+        result = self.call(
             self.client.search,
             self.location.collection,
             data=[word],
@@ -272,9 +268,9 @@ class MilvusStore:
         16,383 rows, silently)."""
         collection = collection or self.location.collection
         if self.location.is_python_lite:  # it has no query window, nor the timestamp call iterators use
-            yield from self._call(self.client.query, collection, filter=where, output_fields=fields)
+            yield from self.call(self.client.query, collection, filter=where, output_fields=fields)
             return
-        iterator = self._call(
+        iterator = self.call(
             self.client.query_iterator,
             collection,
             batch_size=batch,
@@ -287,7 +283,7 @@ class MilvusStore:
         finally:
             iterator.close()
 
-    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A Milvus call with Strong consistency; its errors become StoreConnectionError."""
         from pymilvus.exceptions import MilvusException
 
@@ -311,96 +307,6 @@ def _search_params(field_name: str, depth: int) -> dict[str, object]:
 
 def _vector_data(vector: Vector) -> list[list[float]]:
     return [np.asarray(vector, dtype=np.float32).tolist()]
-
-
-class Chunks:
-    """A small thread-safe LRU of chunk records by row key."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[RowKey, Chunk] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: RowKey) -> Chunk | None:
-        with self._lock:
-            chunk = self._items.get(key)
-            if chunk is not None:
-                self._items.move_to_end(key)
-            return chunk
-
-    def put(self, key: RowKey, chunk: Chunk) -> None:
-        with self._lock:
-            self._items[key] = chunk
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-class MilvusDocuments(Mapping[str, Document]):
-    """The live documents of a MilvusStore: ids read once, records fetched on use and cached."""
-
-    def __init__(self, store: MilvusStore) -> None:
-        self._store = store
-        self._cache: OrderedDict[str, Document] = OrderedDict()
-        self._lock = threading.Lock()
-        where = f"{live_filter(store.state, DOCUMENT)} and part == 0"
-        self._ids = sorted(row["doc_id"] for row in store.iterate(where, ["doc_id"], store.location.records))
-        self._known = frozenset(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._known
-
-    def __getitem__(self, doc_id: str) -> Document:
-        if doc_id not in self._known:
-            raise KeyError(doc_id)
-        return self.fetch_many({doc_id})[doc_id]
-
-    def fetch_many(self, doc_ids: set[str]) -> dict[str, Document]:
-        """The live documents among doc_ids: cached ones, and the others read in one query."""
-        found = {}
-        with self._lock:
-            for doc_id in doc_ids & self._cache.keys():
-                self._cache.move_to_end(doc_id)
-                found[doc_id] = self._cache[doc_id]
-        missing = sorted(d for d in doc_ids if d in self._known and d not in found)
-        if not missing:
-            return found
-        store = self._store
-        where = f"{live_filter(store.state, DOCUMENT)} and doc_id in {quoted(missing)}"
-        # one query: documents have a few parts each, far below a query's 16,383-row cap for a
-        # search's hits, and an iterator's extra calls would cost more than the fetch
-        rows = store._call(
-            store.client.query,
-            store.location.records,
-            filter=where,
-            output_fields=["doc_id", "part", "body", "record"],
-        )
-        parts: dict[str, list[Row]] = {}
-        for row in rows:
-            parts.setdefault(row["doc_id"], []).append(row)
-        documents = {doc_id: self._assemble(doc_id, parts.get(doc_id, [])) for doc_id in missing}
-        with self._lock:
-            self._cache.update(documents)
-            for doc_id in documents:
-                self._cache.move_to_end(doc_id)
-            while len(self._cache) > DOCUMENT_CACHE:
-                self._cache.popitem(last=False)
-        return found | documents
-
-    def _assemble(self, doc_id: str, rows: list[Row]) -> Document:
-        rows = sorted(rows, key=lambda row: row["part"])
-        if not rows or rows[0]["part"] != 0 or len(rows) != rows[0]["record"].get("parts", 1):
-            raise IndexCorruptError(
-                f"document {doc_id!r} is incomplete in {self._store.location.collection!r}"
-            )
-        record = {k: v for k, v in rows[0]["record"].items() if k != "parts"}
-        return Document(**record, text="".join(row["body"] for row in rows))
 
 
 def open_milvus(location: MilvusLocation, model: str | None = None, dim: int | None = None) -> MilvusStore:

@@ -28,6 +28,7 @@ from index.errors import (
 from index.ingest import document_from_text
 from index.lock import IndexLock
 from index.stores import ChunkParams, StoreLocation, open_store, update_store
+from index.stores.contract import Manifest, Store
 from index.types import Chunk
 from rag.retrieve import Retriever
 from rag.types import Filters
@@ -68,6 +69,16 @@ def built(tmp_path, backend, embedder, corpus_documents):
 
 def fund_article(text: str) -> str:
     return f"Capacity fund update\n\n{text}\n"
+
+
+def test_each_store_offers_every_member_of_the_contract(built):
+    """The retriever, engine, API and CLI call these on whichever store RAG_STORE names."""
+    _, store = built
+    members = {name for name in vars(Store) if not name.startswith("_")}
+    assert {"hybrid_search", "newer_generation", "scope", "prefetch"} <= members
+    assert [name for name in sorted(members) if not hasattr(store, name)] == []
+    assert store.newer_generation() is False  # nothing was committed since it was written
+    assert isinstance(store.manifest, Manifest) and store.manifest.n_chunks == store.n_chunks
 
 
 def test_build_lists_every_document_and_chunk(built, corpus_documents, built_index):

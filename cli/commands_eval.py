@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from eval.gate import Threshold
-    from eval.questions import EvalItem
     from eval.runner import EvalReport
     from index.embed import Embedder
+    from qadata.questions import EvalItem
     from rag.engine import EngineConfig
     from rag.settings import Settings
 
@@ -113,7 +113,7 @@ def _check_options(
     dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool, split: str | None
 ) -> None:
     from index.errors import InputError
-    from train.splits import SPLITS
+    from qadata.splits import SPLITS
 
     if split is not None and (dataset is None or split not in SPLITS):
         raise InputError(f"--split takes one of {', '.join(SPLITS)} and goes with --dataset")
@@ -163,7 +163,8 @@ def _eval_set_parts(
     questions: Path | None, settings: Settings
 ) -> tuple[list[EvalItem], EngineConfig, Embedder]:
     """The validated eval set (read before the model loads, so a bad line fails fast) and the engine parts."""
-    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
+    from eval.questions import BUNDLED_QUESTIONS
+    from qadata.questions import load_eval_set
 
     path = questions or BUNDLED_QUESTIONS
     items = load_eval_set(path)
@@ -175,9 +176,9 @@ def _eval_set_parts(
 def _run_dataset(
     name: str, path: Path | None, limit: int | None, settings: Settings, split: str | None = None
 ) -> EvalReport:
-    from eval.external import DATASETS, load_external
     from eval.runner import run_external
     from index.errors import InputError
+    from qadata.external import DATASETS, load_external
 
     if name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")

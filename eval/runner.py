@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eval.external import ExternalSet
-from eval.questions import EvalItem
 from eval.scorer import Metrics, QuestionResult, compute_metrics, score_question
 from index.build import BuildReport, ChunkParams, update_index
 from index.embed import Embedder
+from qadata.external import ExternalSet
+from qadata.questions import EvalItem
 from rag.engine import Engine, EngineConfig
 from rag.retrieve import Fusion
 from rag.types import RetrievalMode

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pytest
 
-from eval.soak import free_port, rag_command, server_env, start_server, stop_server, wait_until_healthy
+from bench.soak import free_port, rag_command, server_env, start_server, stop_server, wait_until_healthy
 from index.build import update_index
 from index.store import current_version, load_store
 from rag.engine import Engine, EngineConfig

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.options import IndexDirOption, settings_with
+from cli.progress import progress_bar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from eval.gate import Threshold
     from eval.runner import EvalReport
     from index.embed import Embedder
@@ -129,7 +126,7 @@ def _run_questions(questions: Path | None, settings: Settings) -> EvalReport:
     from rag.engine import Engine
 
     items, config, embedder = _eval_set_parts(questions, settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         task = bar.add_task("asking", total=len(items))
         engine = Engine(config, embedder)
         return run_eval(
@@ -142,7 +139,7 @@ def _compare(questions: Path | None, settings: Settings, json_out: Path | None) 
     from eval.runner import compare_variants
 
     items, config, embedder = _eval_set_parts(questions, settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         task = bar.add_task("comparing", total=None)
         reports = compare_variants(
             config,
@@ -189,7 +186,7 @@ def _run_dataset(
         f"{name}: {len(dataset.items)} questions over {len(dataset.documents)} documents", highlight=False
     )
     config, embedder = _engine_parts(settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         embedding = bar.add_task("indexing (temporary)", total=None)
         asking = bar.add_task("asking", total=len(dataset.items))
         report, built = run_external(
@@ -255,19 +252,6 @@ def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | 
         raise typer.Exit(1)
     if not shortfalls:
         console.print("every metric meets its threshold")
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        yield bar
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cli.options import IndexDirOption, ModelOption, settings_with
+from cli.progress import progress_bar
 
 console = Console()
 
@@ -88,7 +88,7 @@ def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # n
     from index.backends import update_store
     from index.build import ChunkParams
 
-    with _progress() as bar:
+    with progress_bar(console, remaining=True) as bar:
         task = bar.add_task("embedding", total=None)
         _, report = update_store(
             location,
@@ -102,17 +102,6 @@ def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # n
             on_wait=lambda msg: console.print(msg),
         )
     return report
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _print_report(report, n_skipped: int, where: str) -> None:  # noqa: ANN001

@@ -1,16 +1,24 @@
 """Pydantic models of the API edge, named by role: requests `…Request`/`…In`, responses `…Out`.
 
-The answer models mirror `rag.serialize.answer_to_dict` field for field, so `POST /ask`
-returns exactly what `rag ask --json` prints.
+The answer models (`AnswerOut`, `CitationOut`, `ReportedOut`, `QuantityOut`) are built from the
+`rag.types` dataclasses' fields, the ones `rag.serialize.answer_to_dict` writes, so `POST /ask`
+returns exactly what `rag ask --json` prints and each field is declared once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
-from typing import Annotated, Literal
+from functools import reduce
+from types import GenericAlias, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from rag.quantities import Quantity
+from rag.serialize import public_fields
+from rag.types import Answer, Citation, Reported
 
 MAX_TOP_K = 50
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -55,52 +63,36 @@ class AskRequest(_Request):
     filters: FiltersIn | None = None
 
 
-class QuantityOut(BaseModel):
-    """The number in an answer and where it lies in the cited document's cleaned text."""
-
-    value: int | float
-    unit: str | None
-    text: str
-    kind: str
-    qualifier: str | None
-    start: int
-    end: int
-
-
-class CitationOut(BaseModel):
-    """A cited sentence, with offsets into its document's cleaned text."""
-
-    doc_id: str
-    title: str
-    published: str | None
-    text: str
-    start: int
-    end: int
-    chunk_id: str
-    score: float
+def _response_type(annotation: Any) -> Any:
+    """A dataclass's field type with every answer dataclass in it replaced by its response model."""
+    if isinstance(annotation, type) and annotation in _ANSWER_MODELS:
+        return _ANSWER_MODELS[annotation]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list:
+        return GenericAlias(list, (_response_type(args[0]),))
+    if origin in (Union, UnionType):
+        return reduce(operator.or_, (_response_type(arg) for arg in args))
+    return annotation
 
 
-class ReportedOut(BaseModel):
-    """A value another source reported for the same thing."""
+def _response_model(shape: type, name: str, description: str) -> type[BaseModel]:
+    """A response model with the public fields of an answer dataclass, each required, in its order."""
+    hints = get_type_hints(shape)
+    columns: dict[str, Any] = {field: (_response_type(hints[field]), ...) for field in public_fields(shape)}
+    _ANSWER_MODELS[shape] = create_model(name, __doc__=description, __module__=__name__, **columns)
+    return _ANSWER_MODELS[shape]
 
-    answer: str
-    quantity: QuantityOut
-    published: str | None
-    citation: CitationOut
 
-
-class AnswerOut(BaseModel):
-    """The answer object, identical to `rag ask --json`."""
-
-    question: str
-    answer: str | None
-    quantity: QuantityOut | None
-    abstained: bool
-    reason: str | None
-    citations: list[CitationOut]
-    also_reported: list[ReportedOut]
-    mode: Literal["extractive", "generative"]
-    confidence: float
+# each answer dataclass (rag/types.py) -> its response model, built in nesting order
+_ANSWER_MODELS: dict[type, type[BaseModel]] = {}
+QuantityOut = _response_model(
+    Quantity, "QuantityOut", "The number in an answer and where it lies in the cited document's cleaned text."
+)
+CitationOut = _response_model(
+    Citation, "CitationOut", "A cited sentence, with offsets into its document's cleaned text."
+)
+ReportedOut = _response_model(Reported, "ReportedOut", "A value another source reported for the same thing.")
+AnswerOut = _response_model(Answer, "AnswerOut", "The answer object, identical to `rag ask --json`.")
 
 
 class HitOut(BaseModel):

@@ -1,1 +1,1 @@
-"""Speed and scale benchmarks: `rag bench` and docs/benchmarks.md."""
+"""Speed, scale and soak benchmarks: `rag bench` and docs/benchmarks.md."""

@@ -48,7 +48,8 @@ class SyntheticStore:
 
 def bundled_corpus() -> Corpus:
     """The five bundled articles and the questions of the bundled eval set."""
-    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
+    from eval.questions import BUNDLED_QUESTIONS
+    from qadata.questions import load_eval_set
 
     documents, _ = load_documents(discover_files([CORPUS_DIR]))
     questions = [item.question for item in load_eval_set(BUNDLED_QUESTIONS)]
@@ -57,7 +58,7 @@ def bundled_corpus() -> Corpus:
 
 def squad_corpus(path: Path, articles: int | None = None) -> Corpus:
     """SQuAD v1.1 dev articles (one document each) and their numeric questions."""
-    from eval.external import load_external
+    from qadata.external import load_external
 
     loaded = load_external("squad", path)
     documents = list(loaded.documents[:articles] if articles else loaded.documents)

@@ -146,8 +146,8 @@ def _run_stores(store: str, chunks: int, as_json: bool, doc: Path) -> None:
 
 
 def _run_soak(minutes: float, index_dir: Path | None, as_json: bool, doc: Path | None) -> None:
-    """Run eval/soak.py's mixed traffic, print the report, record it in the benchmarks document."""
-    from eval import soak
+    """Run bench/soak.py's mixed traffic, print the report, record it in the benchmarks document."""
+    from bench import soak
 
     settings = settings_with(index_dir=index_dir)
     report = soak.run_soak(minutes, index_dir=settings.index_dir)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.options import IndexDirOption, settings_with
+from cli.progress import progress_bar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from eval.gate import Threshold
-    from eval.questions import EvalItem
     from eval.runner import EvalReport
     from index.embed import Embedder
+    from qadata.questions import EvalItem
     from rag.engine import EngineConfig
     from rag.settings import Settings
 
@@ -113,7 +110,7 @@ def _check_options(
     dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool, split: str | None
 ) -> None:
     from index.errors import InputError
-    from train.splits import SPLITS
+    from qadata.splits import SPLITS
 
     if split is not None and (dataset is None or split not in SPLITS):
         raise InputError(f"--split takes one of {', '.join(SPLITS)} and goes with --dataset")
@@ -129,7 +126,7 @@ def _run_questions(questions: Path | None, settings: Settings) -> EvalReport:
     from rag.engine import Engine
 
     items, config, embedder = _eval_set_parts(questions, settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         task = bar.add_task("asking", total=len(items))
         engine = Engine(config, embedder)
         return run_eval(
@@ -142,7 +139,7 @@ def _compare(questions: Path | None, settings: Settings, json_out: Path | None) 
     from eval.runner import compare_variants
 
     items, config, embedder = _eval_set_parts(questions, settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         task = bar.add_task("comparing", total=None)
         reports = compare_variants(
             config,
@@ -163,7 +160,8 @@ def _eval_set_parts(
     questions: Path | None, settings: Settings
 ) -> tuple[list[EvalItem], EngineConfig, Embedder]:
     """The validated eval set (read before the model loads, so a bad line fails fast) and the engine parts."""
-    from eval.questions import BUNDLED_QUESTIONS, load_eval_set
+    from eval.questions import BUNDLED_QUESTIONS
+    from qadata.questions import load_eval_set
 
     path = questions or BUNDLED_QUESTIONS
     items = load_eval_set(path)
@@ -175,9 +173,9 @@ def _eval_set_parts(
 def _run_dataset(
     name: str, path: Path | None, limit: int | None, settings: Settings, split: str | None = None
 ) -> EvalReport:
-    from eval.external import DATASETS, load_external
     from eval.runner import run_external
     from index.errors import InputError
+    from qadata.external import DATASETS, load_external
 
     if name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
@@ -188,7 +186,7 @@ def _run_dataset(
         f"{name}: {len(dataset.items)} questions over {len(dataset.documents)} documents", highlight=False
     )
     config, embedder = _engine_parts(settings)
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True) as bar:
         embedding = bar.add_task("indexing (temporary)", total=None)
         asking = bar.add_task("asking", total=len(dataset.items))
         report, built = run_external(
@@ -254,19 +252,6 @@ def _finish(report: EvalReport, limits: tuple[Threshold, ...], json_out: Path | 
         raise typer.Exit(1)
     if not shortfalls:
         console.print("every metric meets its threshold")
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        yield bar
 
 
 def register(app: typer.Typer) -> None:

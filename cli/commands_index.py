@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cli.options import IndexDirOption, ModelOption, settings_with
+from cli.progress import progress_bar
 
 console = Console()
 
@@ -87,7 +87,7 @@ def _ray_embedder(embedder, settings, address: str, workers: int):  # noqa: ANN0
 def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # noqa: ANN001, ANN202
     from index.stores import ChunkParams, update_store
 
-    with _progress() as bar:
+    with progress_bar(console, remaining=True) as bar:
         task = bar.add_task("embedding", total=None)
         _, report = update_store(
             location,
@@ -101,17 +101,6 @@ def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # n
             on_wait=lambda msg: console.print(msg),
         )
     return report
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _print_report(report, n_skipped: int, where: str) -> None:  # noqa: ANN001

@@ -7,16 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from cli.options import settings_with
+from cli.progress import progress_bar
 
 console = Console()
 
@@ -74,7 +67,7 @@ def train(
                            settings.model)  # fmt: skip
     console.print(f"training the reader on {config.device} (seed {seed}); data from {settings.datasets_dir}",
                   highlight=False)  # fmt: skip
-    with _progress() as bar:
+    with progress_bar(console, elapsed=True, remaining=True, transient=False) as bar:
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int | None, note: str) -> None:
@@ -101,17 +94,6 @@ def _best_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
 
 
 def register(app: typer.Typer) -> None:

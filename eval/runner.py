@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eval.external import ExternalSet
-from eval.questions import EvalItem
 from eval.scorer import Metrics, QuestionResult, compute_metrics, score_question
 from index.embed import Embedder
 from index.stores import BuildReport, ChunkParams, StoreLocation, update_store
+from qadata.external import ExternalSet
+from qadata.questions import EvalItem
 from rag.engine import Engine, EngineConfig
 from rag.retrieve import Fusion
 from rag.types import RetrievalMode

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.questions import EvalItem
+from qadata.questions import EvalItem
 from rag.quantities import Quantity, parse_quantities, quantities_match, year_of
 from rag.types import Answer, Citation
 

@@ -1,65 +1,41 @@
-"""Answers and hits as plain JSON-ready dicts: the shape of `rag ask --json` and of the API."""
+"""Answers and hits as plain JSON-ready dicts: the shape of `rag ask --json` and of the API.
+
+An answer's JSON is its dataclasses (`rag/types.py`) field for field, in their order, nested the
+same way; `api/schemas.py` builds its response models from the same fields (`public_fields`), so
+each field is written once. The one exception is a Quantity: its JSON shows QUANTITY_FIELDS (the
+parser's working fields, such as a range's end and a date's parts, stay inside).
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from rag.quantities import Quantity
-from rag.types import Answer, Citation, Hit, Reported
+from rag.types import Answer, Hit
+
+QUANTITY_FIELDS = ("value", "unit", "text", "kind", "qualifier", "start", "end")
 
 
-def quantity_to_dict(quantity: Quantity | None) -> dict[str, Any] | None:
-    """{"value", "unit", "text"} plus the kind, qualifier and span."""
-    if quantity is None:
-        return None
-    return {
-        "value": quantity.value,
-        "unit": quantity.unit,
-        "text": quantity.text,
-        "kind": quantity.kind,
-        "qualifier": quantity.qualifier,
-        "start": quantity.start,
-        "end": quantity.end,
-    }
+def public_fields(shape: type) -> tuple[str, ...]:
+    """The fields of an answer dataclass that its JSON shows, in the JSON's order."""
+    if shape is Quantity:
+        return QUANTITY_FIELDS
+    return tuple(field.name for field in fields(shape))
 
 
-def citation_to_dict(citation: Citation) -> dict[str, Any]:
-    """A citation with character offsets into the document's cleaned text."""
-    return {
-        "doc_id": citation.doc_id,
-        "title": citation.title,
-        "published": citation.published,
-        "text": citation.text,
-        "start": citation.start,
-        "end": citation.end,
-        "chunk_id": citation.chunk_id,
-        "score": citation.score,
-    }
-
-
-def reported_to_dict(reported: Reported) -> dict[str, Any]:
-    """Another source's value for the same thing."""
-    return {
-        "answer": reported.answer,
-        "quantity": quantity_to_dict(reported.quantity),
-        "published": reported.published,
-        "citation": citation_to_dict(reported.citation),
-    }
+def to_json_ready(value: Any) -> Any:
+    """A dataclass as a dict of its public fields, lists and tuples as lists, nested all the way."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: to_json_ready(getattr(value, name)) for name in public_fields(type(value))}
+    if isinstance(value, (list, tuple)):
+        return [to_json_ready(item) for item in value]
+    return value
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:
     """The answer object, identical for `rag ask --json` and `POST /ask`."""
-    return {
-        "question": answer.question,
-        "answer": answer.answer,
-        "quantity": quantity_to_dict(answer.quantity),
-        "abstained": answer.abstained,
-        "reason": answer.reason,
-        "citations": [citation_to_dict(c) for c in answer.citations],
-        "also_reported": [reported_to_dict(r) for r in answer.also_reported],
-        "mode": answer.mode,
-        "confidence": answer.confidence,
-    }
+    return to_json_ready(answer)
 
 
 def hit_to_dict(hit: Hit) -> dict[str, Any]:

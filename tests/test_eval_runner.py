@@ -12,9 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from cli import commands_eval
-from eval.external import load_external
 from eval.gate import DEFAULT_THRESHOLDS, check_thresholds, load_thresholds
-from eval.questions import BUNDLED_QUESTIONS, EvalItem, load_eval_set
+from eval.questions import BUNDLED_QUESTIONS
 from eval.scorer import (
     QuestionResult,
     compute_metrics,
@@ -23,6 +22,8 @@ from eval.scorer import (
     scores_by_tag,
 )
 from index.errors import InputError
+from qadata.external import load_external
+from qadata.questions import EvalItem, load_eval_set
 from rag.quantities import parse_quantity
 from rag.types import Answer, Citation
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from eval.questions import BUNDLED_QUESTIONS, KEYS, UNANSWERABLE, EvalItem, load_eval_set
+from eval.questions import BUNDLED_QUESTIONS
+from qadata.questions import KEYS, UNANSWERABLE, EvalItem, load_eval_set
 from rag.quantities import parse_quantities, parse_quantity, quantities_match
 
 KIND_TAGS = {"money", "count", "percent", "length", "date", "year", "ordinal", "range", "number"}

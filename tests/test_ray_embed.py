@@ -78,7 +78,7 @@ def test_ray_progress_counts_every_text(chunk_texts, ray_embedded) -> None:
 def test_rag_index_with_a_bare_ray_flag_builds_the_index(tmp_path) -> None:
     """`rag index --ray` starts a local Ray, embeds there and writes an index `rag ask` answers from."""
     pytest.importorskip("ray.data", reason=RAY_MISSING)
-    from eval.soak import rag_command
+    from bench.soak import rag_command
 
     index_dir = tmp_path / "index"
     built = subprocess.run(

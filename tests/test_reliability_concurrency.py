@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from eval.soak import free_port, rag_command, server_env
+from bench.soak import free_port, rag_command, server_env
 from index.lock import IndexLock
 from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pytest
 
-from eval.soak import free_port, rag_command, server_env, start_server, stop_server, wait_until_healthy
+from bench.soak import free_port, rag_command, server_env, start_server, stop_server, wait_until_healthy
 from index.stores.contract import WriteRequest
 from index.stores.faiss.build import update_index
 from index.stores.faiss.store import current_version, load_store

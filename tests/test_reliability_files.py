@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.soak import rag_command, server_env
+from bench.soak import rag_command, server_env
 from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 

@@ -1,10 +1,10 @@
-"""A short soak: `rag serve` under mixed traffic (eval/soak.py) ends with no errors."""
+"""A short soak: `rag serve` under mixed traffic (bench/soak.py) ends with no errors."""
 
 from __future__ import annotations
 
 import pytest
 
-from eval.soak import run_soak
+from bench.soak import run_soak
 from index.stores.faiss.store import current_version
 
 
@@ -23,8 +23,8 @@ def test_a_short_soak_has_no_errors(built_index):
 
 
 def test_the_soak_section_is_written_and_kept_by_later_benchmarks(tmp_path):
+    from bench.soak import render_markdown
     from cli.commands_bench import SOAK_HEADING, _section, _with_section, write_section
-    from eval.soak import render_markdown
 
     report = {
         "requests": 12, "errors": 0, "by_kind": {"ask": 7, "search": 5}, "clients": 2, "duration_s": 3.0,

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from eval.soak import free_port, start_server, stop_server, wait_until_healthy
+from bench.soak import free_port, start_server, stop_server, wait_until_healthy
 from index.stores.faiss.store import load_store
 from rag.engine import Engine, EngineConfig
 from rag.settings import Settings

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.soak import rag_command
+from bench.soak import rag_command
 from index.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -332,7 +332,7 @@ def test_rag_serve_on_milvus_answers_the_canonical_question_with_the_faiss_citat
     """`RAG_STORE=milvus RAG_MILVUS_URI=./milvus.db`, built on start, answers over HTTP as FAISS does."""
     import httpx
 
-    from eval.soak import free_port, start_server, stop_server, wait_until_healthy
+    from bench.soak import free_port, start_server, stop_server, wait_until_healthy
     from rag.engine import Engine, EngineConfig
 
     faiss_dir, _ = built_index

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from index.errors import ModelError
+from qadata.splits import VALIDATION_TITLES, default_data_dir, open_data_dir, squad_role
 from rag.answer_model import read_answer_model
 from rag.reader import DEFAULT_READER_DIR, META_FILE, WEIGHTS_FILE, SpanReader, read_meta
 from tests.conftest import PROJECT_ROOT
-from train.splits import VALIDATION_TITLES, default_data_dir, open_data_dir, squad_role
 
 DATA_DIR = Path(os.environ.get("RAG_DATASETS_DIR") or default_data_dir())
 needs_data = pytest.mark.skipif(
@@ -94,7 +94,7 @@ def test_the_ranker_fold_shares_no_group_with_the_reader_fold(data):
 
 @needs_data
 def test_held_out_tatqa_contexts_are_not_trained_on(data):
-    from eval.external import load_external
+    from qadata.external import load_external
     from train.examples import training_examples
 
     heldout = load_external("tatqa", DATA_DIR / "tat-qa" / "tatqa_dataset_dev.json", split="heldout")
@@ -113,6 +113,7 @@ def test_a_missing_datasets_folder_names_every_file_and_the_fix(tmp_path):
 def test_training_is_deterministic_for_a_seed(data):
     import torch
 
+    from qadata.splits import SQUADSHIFTS
     from train.examples import article_paragraphs, training_examples
     from train.fit import (
         TrainConfig,
@@ -122,7 +123,6 @@ def test_training_is_deterministic_for_a_seed(data):
         select_questions,
         tokenizer_for,
     )
-    from train.splits import SQUADSHIFTS
 
     config = TrainConfig(max_questions=8, batch_size=8)
     questions = select_questions(training_examples(data), config)

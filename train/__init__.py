@@ -1,1 +1,1 @@
-"""Training of the learned reader (`rag train`): data splits, examples, fitting, calibration, model card."""
+"""Training of the learned reader (`rag train`): examples, fitting, calibration, model card."""

@@ -52,7 +52,7 @@ def render_card(card: dict[str, Any]) -> str:
             for name in sources
         ),
         "",
-        "The split is by article, passage or context (`train/splits.py`): the 16 SQuAD v1.1 dev",
+        "The split is by article, passage or context (`qadata/splits.py`): the 16 SQuAD v1.1 dev",
         "articles of the SQuAD 2.0 dev half and the BBC articles 251-380 are validation, one TAT-QA",
         "context in ten is held out, and one training group in three (BBC, SQuAD, DROP, TAT-QA) is kept",
         "from the reader to train the ranker on the reader's scores of questions it never saw.",

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from eval.external import read_dataset_json
 from index.errors import InputError
-from train.splits import (
+from qadata.external import bbc_items, read_dataset_json
+from qadata.splits import (
     BBC,
     BBC_TRAIN,
     BBC_VALIDATION,
@@ -126,8 +126,6 @@ def validation_examples(data: DataDir) -> list[QAExample]:
 def bbc_examples(data: DataDir, relative: str) -> list[QAExample]:
     """The BBC business questions of one file, each over its whole article (the first source); an
     article's group is a hash of its text, so the set's duplicate articles share a group."""
-    from eval.external import bbc_items
-
     texts: dict[str, str] = {}
     examples = []
     for item in bbc_items(data.path(relative)):

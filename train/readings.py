@@ -25,11 +25,12 @@ from typing import Literal
 
 import numpy as np
 
-from eval.external import ExternalSet, load_external
-from eval.questions import EvalItem
 from index.embed import Embedder
 from index.ingest import document_from_text
 from index.stores import ChunkParams, StoreLocation, open_store, update_store
+from qadata.external import ExternalSet, load_external
+from qadata.questions import EvalItem
+from qadata.splits import BBC, SQUAD_V1, SQUAD_V2_HALF, TATQA_DEV, DataDir
 from rag.answer import Answerer
 from rag.answer_model import AnswerModel
 from rag.kinds import KindModel
@@ -40,7 +41,6 @@ from rag.reader import SpanReader
 from rag.reading import Read
 from rag.retrieve import Retriever
 from train.examples import QAExample, drop_examples
-from train.splits import BBC, SQUAD_V1, SQUAD_V2_HALF, TATQA_DEV, DataDir
 
 Domain = Literal["news", "wiki", "numbers", "finance"]
 Role = Literal["ranker", "validation"]

@@ -1,7 +1,7 @@
 """`rag train` end to end: data, the kind classifier, the reader, the ranker, the validation choices,
 weights and model card.
 
-1. The training questions (`train.examples`) are split by group (`train.splits.ranker_fold`): the
+1. The training questions (`train.examples`) are split by group (`qadata.splits.ranker_fold`): the
    reader is fine-tuned on the reader fold; the ranker fold is kept from it.
 2. The question-kind classifier is fitted on every training question's gold answer.
 3. The ranker fold's questions and the validation questions are read through the serving pipeline
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import load_embedder
+from qadata.splits import SQUAD_V1, SQUADSHIFTS, DataDir, open_data_dir, ranker_fold
 from rag.answer_model import load_answer_model, write_answer_model
 from rag.reader import DEFAULT_READER_DIR, SpanReader
 from train.card import write_card
@@ -42,7 +43,6 @@ from train.fit import (
 )
 from train.kinds import fit_kind_model, kind_label
 from train.readings import READ_WINDOWS, read_corpora, training_corpora
-from train.splits import SQUAD_V1, SQUADSHIFTS, DataDir, open_data_dir, ranker_fold
 
 # (stage, done, total, note): stages are "examples", "training", "embedding", "reading"
 Progress = Callable[[str, int, int | None, str], None]

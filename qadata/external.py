@@ -12,7 +12,7 @@
   format of eval/questions.jsonl plus the answer's `sentence`): every one of its articles is a
   document (the first line is the headline), so each question is asked over the whole collection;
   `--split train|validation` reads that file's questions, no split reads both.
-- split: `train.splits` decides by title (SQuAD) or context (TAT-QA) which questions are
+- split: `qadata.splits` decides by title (SQuAD) or context (TAT-QA) which questions are
   training, validation or held out; `--split` asks only those, over the whole file's documents.
 - limit N: N questions spread over the documents (the first question of each document, then
   the second of each, ..., in file order), so a small N still samples every article; the corpus
@@ -30,12 +30,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from eval.questions import UNANSWERABLE, EvalItem, load_eval_set
 from index.errors import InputError, UnsupportedFileError
 from index.ingest import document_from_text
 from index.types import Document
+from qadata.questions import UNANSWERABLE, EvalItem, load_eval_set
+from qadata.splits import Split, split_of_group
 from rag.quantities import parse_quantities, parse_quantity
-from train.splits import Split, split_of_group
 
 DatasetName = Literal["squad", "squad2", "tatqa", "bbc"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa", "bbc")
@@ -68,7 +68,7 @@ def load_external(
 ) -> ExternalSet:
     """Read a dataset file and turn it into an ExternalSet of at most `limit` questions.
 
-    With `split`, only the questions of that split are asked (`train.splits` decides it by article
+    With `split`, only the questions of that split are asked (`qadata.splits` decides it by article
     title or context id), over every document of the file: retrieval stays open over all of them."""
     if name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")

@@ -1,0 +1,1 @@
+"""Public QA datasets: their roles (which set trains, validates, tests) and their readers."""

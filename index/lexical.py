@@ -6,17 +6,22 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.errors import IndexCorruptError
+
+if TYPE_CHECKING:  # neither ships type information; the names document what is held
+    import bm25s
+    import Stemmer
 
 # bm25s's default pattern drops one-character tokens; we keep single digits ("$2 billion").
 _TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
 
 
 @lru_cache(maxsize=1)
-def _stemmer_and_stopwords() -> tuple[object, frozenset[str]]:
+def _stemmer_and_stopwords() -> tuple[Stemmer.Stemmer, frozenset[str]]:
     import Stemmer
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -37,13 +42,13 @@ def stemmer_and_words(text: str) -> tuple[list[str], list[str]]:
     """(words, their stems) of text, without English stop words."""
     stemmer, stopwords = _stemmer_and_stopwords()
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
-    return words, stemmer.stemWords(words)  # type: ignore[attr-defined]
+    return words, stemmer.stemWords(words)
 
 
 class LexicalIndex:
     """A BM25 index over a fixed list of texts, addressed by position."""
 
-    def __init__(self, retriever: object, size: int) -> None:
+    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
         self._retriever = retriever
         self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {})  # none before any text
         self.size = size
@@ -65,7 +70,7 @@ class LexicalIndex:
         known = [t for t in lexical_tokens(query) if t in self._vocab]
         if not known or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term; unseen terms get the highest value."""
@@ -73,7 +78,7 @@ class LexicalIndex:
         term_id = self._vocab.get(term)
         frequency = 0
         if term_id is not None:
-            indptr = self._retriever.scores["indptr"]  # type: ignore[attr-defined]
+            indptr = self._retriever.scores["indptr"]
             frequency = int(indptr[term_id + 1] - indptr[term_id])
         return float(np.log(1 + (n_docs - frequency + 0.5) / (frequency + 0.5)))
 
@@ -84,7 +89,7 @@ class LexicalIndex:
     def save(self, folder: Path) -> None:
         """Write the index files into folder."""
         if self.size:
-            self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
+            self._retriever.save(str(folder), show_progress=False)
         else:
             folder.mkdir(parents=True, exist_ok=True)
 

@@ -62,9 +62,11 @@ train: install
 bench: install
 	$(BIN)/rag bench
 
+# ruff, then mypy over rag/, api/ and index/ (pyproject.toml [tool.mypy])
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 clean:
-	rm -rf .rag_index test-artifacts .pytest_cache
+	rm -rf .rag_index test-artifacts .pytest_cache .mypy_cache

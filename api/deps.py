@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -14,6 +15,10 @@ from api.state import AppState
 from index.errors import IndexMissingError, InputError
 from rag.engine import Engine
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
+    from fastapi.dependencies.models import Dependant
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the RAG_API_KEY value")
 _bearer = HTTPBearer(auto_error=False, description="the RAG_API_KEY value as a bearer token")
@@ -117,7 +122,7 @@ def reject_unknown_query(request: Request) -> None:
         )
 
 
-def _query_params(dependant):  # noqa: ANN001, ANN202 - fastapi.dependencies.models.Dependant
+def _query_params(dependant: Dependant) -> Iterator[ModelField]:
     yield from dependant.query_params
     for sub in dependant.dependencies:
         yield from _query_params(sub)

@@ -21,6 +21,7 @@ RagError
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -111,7 +112,7 @@ def status_for(error: RagError) -> int:
 
 
 def error_response(
-    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+    status: int, kind: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """The one JSON error shape."""
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)

@@ -63,7 +63,7 @@ class Baseline:
         dense = util.semantic_search(vector, self._vectors, top_k=DEPTH)[0]
         spent["dense"] = _since(started)
         started = time.perf_counter()
-        scores = self._bm25.get_scores(query.lower().split())  # type: ignore[attr-defined]
+        scores = self._bm25.get_scores(query.lower().split())
         lexical = [int(row) for row in np.argsort(scores)[::-1][:DEPTH] if scores[row] > 0]
         spent["bm25"] = _since(started)
         started = time.perf_counter()

@@ -59,7 +59,7 @@ def compare_encoders(model: object, ours: Embedder, questions: Sequence[str]) ->
 
 def _levers(model: object, ours: Embedder, default_threads: int) -> list[tuple[str, Encode, int]]:
     def st_encode(question: str) -> np.ndarray:
-        return model.encode(question, normalize_embeddings=True, show_progress_bar=False)  # type: ignore[attr-defined]
+        return model.encode(question, normalize_embeddings=True, show_progress_bar=False)  # type: ignore[attr-defined]  # model is a SentenceTransformer, imported lazily
 
     return [
         ("st_default", st_encode, default_threads),
@@ -73,9 +73,9 @@ def _direct_forward(model: object) -> Encode:
     """The transformer without sentence-transformers' encode: tokenizer, forward, mean, normalise."""
     import torch
 
-    tokenizer = model.tokenizer  # type: ignore[attr-defined]
-    transformer = model[0].auto_model.eval()  # type: ignore[index]
-    window = int(model.max_seq_length)  # type: ignore[attr-defined]
+    tokenizer = model.tokenizer  # type: ignore[attr-defined]  # model is a SentenceTransformer, imported lazily
+    transformer = model[0].auto_model.eval()  # type: ignore[index]  # model is a SentenceTransformer, imported lazily
+    window = int(model.max_seq_length)  # type: ignore[attr-defined]  # model is a SentenceTransformer, imported lazily
 
     def encode(question: str) -> np.ndarray:
         with torch.inference_mode():

@@ -94,7 +94,7 @@ class QueryTimer:
         self.embedder = TimedEmbedder(embedder)
         self.retriever = Retriever(store, self.embedder)
         self.reader = TimedReader(load_reader())
-        self.answerer = Answerer(self.retriever, self.reader)  # type: ignore[arg-type]
+        self.answerer = Answerer(self.retriever, self.reader)  # type: ignore[arg-type]  # TimedReader wraps a SpanReader and answers the same calls
         self.k = k
         self.errors = 0
         self.abstained = 0

@@ -131,7 +131,7 @@ def _latency(store: object, embedder: Embedder, vectors: dict) -> dict:
     """p50/p95 of a search per retrieval mode, the query vectors taken from the cache."""
     latency = {}
     for mode in MODES:
-        retriever = Retriever(store, embedder, mode=mode)  # type: ignore[arg-type]
+        retriever = Retriever(store, embedder, mode=mode)  # type: ignore[arg-type]  # store is an IndexStore or a MilvusStore; mode is one of MODES
         retriever.query_cache.put_many(list(vectors.items()))
         retriever.search(next(iter(vectors)), k=5)  # warm
         samples = []

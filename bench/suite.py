@@ -82,7 +82,7 @@ class BenchConfig:
             http_pool=16,
             cold_runs=1,
         )
-        return replace(quick, **overrides)  # type: ignore[arg-type]
+        return replace(quick, **overrides)  # type: ignore[arg-type]  # overrides are BenchConfig fields; replace checks their names
 
 
 def run_bench(config: BenchConfig, say: Say = lambda _: None, work_dir: Path | None = None) -> dict:
@@ -148,7 +148,7 @@ class _Bench:
 
     def _indexer(self) -> Embedder:
         if self.config.device == "cpu":
-            return self.embedder  # type: ignore[return-value]
+            return self.embedder  # type: ignore[return-value]  # set by _load_models before any step runs
         return load_embedder(self.config.model, self.config.device)
 
     def _index_corpus(self) -> tuple[IndexStore, list[str]]:
@@ -197,16 +197,16 @@ class _Bench:
         texts = [embedding_text(base.documents[c.doc_id], c) for c in base.chunks]
         texts = texts[: self.config.baseline_index_chunks]
         self.say(f"baseline indexing of {len(texts)} chunks (sentence-transformers encode + BM25Okapi)")
-        self.results["baseline_indexing"] = baseline_indexing(self.baseline, texts)  # type: ignore[arg-type]
+        self.results["baseline_indexing"] = baseline_indexing(self.baseline, texts)  # type: ignore[arg-type]  # set by _load_models before any step runs
 
     def _time_queries(self, store: IndexStore, questions: list[str]) -> dict:
         """Ours (cold and warm) and the baseline's latency over one store."""
         asked = questions[: self.config.queries]
         self.say(f"timing {len(asked)} questions at {len(store.chunks):,} chunks (ours, cold then warm)")
-        figures = time_store(store, self.embedder, asked)  # type: ignore[arg-type]
+        figures = time_store(store, self.embedder, asked)  # type: ignore[arg-type]  # set by _load_models before any step runs
         texts = [embedding_text(store.documents[c.doc_id], c) for c in store.chunks]
         self.say(f"timing the baseline at {len(store.chunks):,} chunks")
-        baseline: Baseline = self.baseline  # type: ignore[assignment]
+        baseline: Baseline = self.baseline  # type: ignore[assignment]  # set by _load_models before any step runs
         figures["baseline_fit_s"] = baseline.index(texts, vectors=np.asarray(store.vectors))
         figures["baseline"] = time_baseline(baseline, asked[: self.config.baseline_queries])
         # torch's threads wait on each other when other processes share the cores: one thread, for reference
@@ -237,20 +237,20 @@ class _Bench:
         return folders[0], folders[-1]
 
     def _faiss_threads(self, store: IndexStore, questions: list[str]) -> None:
-        queries = self.embedder.embed_many(questions[: self.config.scale_queries])  # type: ignore[union-attr]
+        queries = self.embedder.embed_many(questions[: self.config.scale_queries])  # type: ignore[union-attr]  # set by _load_models before any step runs
         levers = self.results.setdefault("levers", {})
         levers["faiss_threads"] = {"chunks": len(store.chunks), **compare_faiss_threads(store, queries)}
 
     def _scale(self, built: object, folder: Path, save_s: float, questions: list[str]) -> None:
-        store: IndexStore = built.store  # type: ignore[attr-defined]
+        store: IndexStore = built.store  # type: ignore[attr-defined]  # built is a bench.stores result, imported lazily
         self.say(f"store scale at {len(store.chunks):,} chunks: recall@10 of {store.dense.kind} vs exact")
-        queries = self.embedder.embed_many(questions[: self.config.scale_queries])  # type: ignore[union-attr]
+        queries = self.embedder.embed_many(questions[: self.config.scale_queries])  # type: ignore[union-attr]  # set by _load_models before any step runs
         exact = DenseIndex.build(np.asarray(store.vectors), store.manifest.dim, kind="flat")
         self.results["scale"] = {
             "chunks": len(store.chunks),
             "dense_kind": store.dense.kind,
-            "dense_build_s": built.dense_build_s,  # type: ignore[attr-defined]
-            "bm25_build_s": built.lexical_build_s,  # type: ignore[attr-defined]
+            "dense_build_s": built.dense_build_s,  # type: ignore[attr-defined]  # built is a bench.stores result, imported lazily
+            "bm25_build_s": built.lexical_build_s,  # type: ignore[attr-defined]  # built is a bench.stores result, imported lazily
             "save_s": save_s,
             "disk_mb": folder_bytes(current_version(folder)) / 2**20,
             "search_ms": dense_latency(store, queries),
@@ -313,7 +313,7 @@ class _Bench:
     def _levers(self, questions: list[str]) -> None:
         self.say("query encoder levers")
         asked = questions[: max(10, self.config.queries // 2)]
-        levers = compare_encoders(self.baseline.model, self.embedder, asked)  # type: ignore[union-attr, arg-type]
+        levers = compare_encoders(self.baseline.model, self.embedder, asked)  # type: ignore[union-attr, arg-type]  # set by _load_models before any step runs
         self.results.setdefault("levers", {}).update(query_encoder=levers, questions=len(asked))
 
 

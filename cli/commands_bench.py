@@ -91,7 +91,7 @@ def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) ->
     from bench.suite import run_bench
 
     try:
-        results = run_bench(config, _to_stderr)  # type: ignore[arg-type]
+        results = run_bench(config, _to_stderr)  # type: ignore[arg-type]  # bench.suite is imported lazily, so config is typed object
     except BenchError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

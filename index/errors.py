@@ -50,7 +50,7 @@ class NotFoundError(RagError):
     """Something named by the user does not exist."""
 
 
-class IndexError_(RagError):  # noqa: N801 - the builtin IndexError means something else
+class IndexError_(RagError):  # not IndexError: the builtin means something else
     """The index on disk cannot be used."""
 
 

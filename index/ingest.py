@@ -391,6 +391,7 @@ def _build_document(
     cleaned = _with_title_line(cleaned, in_file_title)
     fields = _apply_overrides(asdict(meta), front, "front-matter")
     fields = _apply_overrides(fields, overrides, override_basis)
+    note = fields.get("published_note")
     return Document(
         doc_id=doc_id,
         text=cleaned,
@@ -403,7 +404,7 @@ def _build_document(
         extra={
             **extra,
             "title_basis": fields["title_basis"] or meta.title_basis,
-            **({"published_note": fields["published_note"]} if fields.get("published_note") else {}),
+            **({"published_note": note} if note else {}),
         },
     )
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # PyStemmer ships no type information; the name documents what is held
+    import Stemmer
 
 # bm25s's default pattern drops one-character tokens; we keep single digits ("$2 billion").
 _TOKEN = re.compile(r"(?u)\b\w\w+\b|\b\d\b")
 
 
 @lru_cache(maxsize=1)
-def _stemmer_and_stopwords() -> tuple[object, frozenset[str]]:
+def _stemmer_and_stopwords() -> tuple[Stemmer.Stemmer, frozenset[str]]:
     import Stemmer
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -33,4 +37,4 @@ def stemmer_and_words(text: str) -> tuple[list[str], list[str]]:
     """(words, their stems) of text, without English stop words."""
     stemmer, stopwords = _stemmer_and_stopwords()
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stopwords]
-    return words, stemmer.stemWords(words)  # type: ignore[attr-defined]
+    return words, stemmer.stemWords(words)

@@ -25,11 +25,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.embed import Embedder, _length_sorted_batches, load_embedder
+from index.embed import Embedder, RowNumbers, _length_sorted_batches, load_embedder
 from index.errors import ModelError
+
+if TYPE_CHECKING:
+    import ray.data
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +95,7 @@ class RayEmbedder(Embedder):
 
     def embed_stream(
         self, texts: Sequence[str], batch_size: int | None = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ) -> Iterator[tuple[RowNumbers, np.ndarray]]:
         """(int64 row numbers, float32 vectors) of each batch, in the order the actors finish them."""
         if not texts:
             return
@@ -103,7 +107,7 @@ class RayEmbedder(Embedder):
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise ModelError(f"embedding with {self.model!r} on Ray failed: {first_line}") from exc
 
-    def _embedded_dataset(self, texts: Sequence[str], batch_size: int):  # noqa: ANN202 - a ray Dataset
+    def _embedded_dataset(self, texts: Sequence[str], batch_size: int) -> ray.data.Dataset:
         """The lazy dataset: one block per length-sorted batch, mapped by a pool of embedding actors."""
         import ray.data
 
@@ -165,7 +169,7 @@ def import_ray() -> ModuleType:
     """The ray module, or a ModelError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401 - the Data library is a separate extra of ray
+        import ray.data  # the Data library is a separate extra of ray
     except ImportError as exc:
         raise ModelError(
             f"distributed embedding needs Ray Data, which is not installed; run `{INSTALL_HINT}`"

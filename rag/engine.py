@@ -7,9 +7,10 @@ the end, so an update swapped in meanwhile never mixes two index versions in one
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.embed import Embedder, load_embedder
 from index.stores import BuildReport, ChunkParams, Store, StoreKind, StoreLocation, open_store, update_store
@@ -54,27 +55,27 @@ class EngineConfig:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> EngineConfig:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> EngineConfig:
         """The configuration the RAG_* settings describe (CLI flags arrive as overrides)."""
         from rag.settings import llm_config
 
-        values: dict[str, object] = {
-            "index_dir": settings.index_dir,
-            "model": settings.model,
-            "device": settings.device,
-            "chunk_tokens": settings.chunk_tokens,
-            "chunk_overlap": settings.chunk_overlap,
-            "batch_size": settings.batch_size,
-            "fusion": settings.fusion,
-            "answer_cache": settings.answer_cache,
-            "reader_dir": settings.reader_dir or DEFAULT_READER_DIR,
-            "store": settings.store,
-            "milvus_uri": settings.milvus_uri,
-            "milvus_token": settings.milvus_token,
-            "milvus_collection": settings.milvus_collection,
-            "llm": llm_config(settings),
-        }
-        return cls(**{**values, **overrides})  # type: ignore[arg-type]
+        config = cls(
+            index_dir=settings.index_dir,
+            model=settings.model,
+            device=settings.device,
+            chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap,
+            batch_size=settings.batch_size,
+            fusion=settings.fusion,
+            answer_cache=settings.answer_cache,
+            reader_dir=settings.reader_dir or DEFAULT_READER_DIR,
+            store=settings.store,
+            milvus_uri=settings.milvus_uri,
+            milvus_token=settings.milvus_token,
+            milvus_collection=settings.milvus_collection,
+            llm=llm_config(settings),
+        )
+        return replace(config, **overrides)
 
 
 @dataclass(frozen=True)
@@ -173,20 +174,21 @@ class Engine:
 
     def upsert(self, documents: list[Document]) -> BuildReport:
         """Add or replace documents; the new version is written atomically, then swapped in."""
-        return self._update(upserts=documents)
+        return self._update(upserts=documents, deletes=())
 
     def delete(self, doc_ids: list[str]) -> BuildReport:
         """Remove documents; NotFoundError when one is not in the index."""
-        return self._update(deletes=doc_ids)
+        return self._update(upserts=(), deletes=doc_ids)
 
-    def _update(self, **changes: list) -> BuildReport:
+    def _update(self, upserts: Sequence[Document], deletes: Sequence[str]) -> BuildReport:
         with self._write_lock:
             store, report = update_store(
                 self.config.location,
                 self.embedder,
+                upserts=upserts,
+                deletes=deletes,
                 params=ChunkParams(self.config.chunk_tokens, self.config.chunk_overlap),
                 batch_size=self.config.batch_size,
-                **changes,
             )
             self._state = self._make_state(store)
             return report

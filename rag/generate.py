@@ -191,9 +191,9 @@ def _generative(
     extractive: Answer, text: str, stated: list[Quantity], spans: list[tuple[Quantity, Citation]]
 ) -> Answer:
     """The generated answer, its quantity and citations (the extractive ones when it agrees)."""
-    agrees = extractive.quantity is not None and any(quantities_match(extractive.quantity, s) for s in stated)
-    if agrees:
-        quantity, citations = extractive.quantity, list(extractive.citations)
+    extracted = extractive.quantity
+    if extracted is not None and any(quantities_match(extracted, s) for s in stated):
+        quantity, citations = extracted, list(extractive.citations)
     else:
         quantity = next(m for s in stated for m, _ in spans if quantities_match(s, m))
         citations = []

@@ -389,7 +389,8 @@ def _scale_after(text: str, end: int, value: float, currency: bool) -> tuple[flo
 
 
 def _letter_is_scale(text: str, end: int, letter: str) -> bool:
-    if _CUR_AFTER.match(text, end) and not _CUR_AFTER.match(text, end)["p"]:
+    after = _CUR_AFTER.match(text, end)
+    if after and not after["p"]:
         return True
     return letter in "mM" and not _DIMENSION.match(text, end)
 

@@ -107,7 +107,7 @@ def singular(word: str) -> str:
 
 def analyse(question: str) -> Question:
     """Parse a question into the kind of quantity wanted, its subject and its time."""
-    wanted = next((kind for pattern, kind in _KIND_RULES if pattern.search(question)), "number")
+    wanted: Wanted = next((kind for pattern, kind in _KIND_RULES if pattern.search(question)), "number")
     years = named_years(question)
     year = years[0] if len(years) == 1 else None  # two years make a period, not a condition
     if year and wanted == "year":

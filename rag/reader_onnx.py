@@ -74,10 +74,10 @@ def export_reader(model: Any, tokenizer: Any, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            names = {"input_names": ["ids", "mask", "types"], "output_names": ["start", "end"]}
             axes = {name: _AXES for name in ("ids", "mask", "types", "start", "end")}
             torch.onnx.export(model.eval(), (ids, mask, types), str(partial), opset_version=17, dynamo=False,
-                              dynamic_axes=axes, **names)  # fmt: skip
+                              dynamic_axes=axes, input_names=["ids", "mask", "types"],
+                              output_names=["start", "end"])  # fmt: skip
             expected = [t.numpy() for t in model(ids, mask, types)]
         found = OnnxNet(partial, threads=1)(ids.numpy(), mask.numpy(), types.numpy())
         difference = max(float(np.abs(a - b).max()) for a, b in zip(expected, found, strict=True))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from rag.generate import LLMConfig
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
     batch_size: int = 32
     top_k: int = 5
     fusion: Literal["rrf", "weighted"] = "weighted"  # how dense and BM25 rankings combine (README)
-    answer_cache: int = Field(2048, ge=0)  # answers kept per index version; 0 turns the cache off
+    answer_cache: int = Field(default=2048, ge=0)  # answers kept per index version; 0 turns the cache off
     reader_dir: Path | None = None  # the learned reader's weights; None: those shipped in rag/models/reader
     datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"  # public QA data for `rag train`
     # the API
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None  # sent to the LLM endpoint; not the API's own key
 
 
-def llm_config(settings: Settings):  # noqa: ANN201 - rag.generate.LLMConfig | None
+def llm_config(settings: Settings) -> LLMConfig | None:
     """The generative-mode configuration, or None when RAG_LLM_URL is not set."""
     if not settings.llm_url:
         return None

@@ -8,15 +8,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from index.embed import Embedder, load_embedder  # noqa: E402
-from index.ingest import discover_files, load_documents  # noqa: E402
-from index.stores.contract import ChunkParams, WriteRequest  # noqa: E402
-from index.stores.faiss.build import update_index  # noqa: E402
-from index.stores.faiss.store import IndexStore  # noqa: E402
+from index.embed import Embedder, load_embedder
+from index.ingest import discover_files, load_documents
+from index.stores.contract import ChunkParams, WriteRequest
+from index.stores.faiss.build import update_index
+from index.stores.faiss.store import IndexStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT / "corpus"

@@ -37,7 +37,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def reference() -> SentenceTransformerEmbedder:
     """sentence-transformers itself, the reference the ONNX path must match."""
-    return load_embedder(MODEL, "cpu", backend="torch")  # type: ignore[return-value]
+    return load_embedder(MODEL, "cpu", backend="torch")  # type: ignore[return-value]  # load_embedder is typed to return the base Embedder
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def onnx_embedder() -> OnnxEmbedder:
     """The ONNX Runtime embedder (exported on first use), or a skip when onnxruntime or onnx is missing."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")  # the exporter's
-    return load_embedder(MODEL, "cpu", backend="onnx")  # type: ignore[return-value]
+    return load_embedder(MODEL, "cpu", backend="onnx")  # type: ignore[return-value]  # load_embedder is typed to return the base Embedder
 
 
 def test_cpu_default_is_the_onnx_embedder(onnx_embedder):

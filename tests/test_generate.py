@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def chat_server(reply: Reply, hang: bool = False) -> Iterator[tuple[str, list[di
     release = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:  # the name http.server calls
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
             if hang:
@@ -80,7 +81,7 @@ def chat_server(reply: Reply, hang: bool = False) -> Iterator[tuple[str, list[di
             except OSError:  # the client gave up waiting
                 pass
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -101,8 +102,8 @@ def engine(built_index, embedder) -> Engine:
     return Engine(EngineConfig(index_dir=index_dir, model="all-MiniLM-L6-v2"), embedder=embedder)
 
 
-def _ask(engine: Engine, url: str, question: str = QUESTION, **config: object):
-    generative = GenerativeAnswerer(engine.answerer, LLMConfig(url=url, **config))  # type: ignore[arg-type]
+def _ask(engine: Engine, url: str, question: str = QUESTION, **config: Any):
+    generative = GenerativeAnswerer(engine.answerer, LLMConfig(url=url, **config))
     try:
         return generative.ask(question, k=5)
     finally:

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from bench.soak import free_port, rag_command, server_env
@@ -60,7 +61,7 @@ def temporary(number: int) -> dict:
 
 
 @contextmanager
-def serve_in_thread(app) -> Iterator[str]:  # noqa: ANN001 - a FastAPI app
+def serve_in_thread(app: FastAPI) -> Iterator[str]:
     """Real uvicorn on 127.0.0.1 in a thread of this process; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -50,7 +50,7 @@ BACKENDS = [
 
 
 def location_in(folder: Path, kind: str) -> StoreLocation:
-    return StoreLocation(kind=kind, index_dir=folder, milvus_uri=str(folder / "milvus.db"))  # type: ignore[arg-type]
+    return StoreLocation(kind=kind, index_dir=folder, milvus_uri=str(folder / "milvus.db"))  # type: ignore[arg-type]  # kind is one of the StoreKind strings the tests parametrize
 
 
 @pytest.fixture(params=BACKENDS)

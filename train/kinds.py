@@ -38,7 +38,7 @@ def fit_kind_model(labelled: Sequence[tuple[str, str]], seed: int) -> KindModel:
                 rows.append(row)
                 cols.append(vocabulary[gram])
     matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(labelled), len(vocabulary)))
-    labels = np.array([KINDS.index(kind) for _, kind in labelled])  # type: ignore[arg-type]
+    labels = np.array([KINDS.index(kind) for _, kind in labelled])
     model = LogisticRegression(C=REGULARISATION, max_iter=2000, random_state=seed).fit(matrix, labels)
     weights = np.zeros((len(vocabulary), len(KINDS)))
     intercept = np.full(len(KINDS), -30.0)  # a kind no training answer has is never predicted

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.errors import IndexCorruptError
 from index.lexical import lexical_tokens
 
+if TYPE_CHECKING:  # bm25s ships no type information; the name documents what is held
+    import bm25s
+
 
 class LexicalIndex:
     """A BM25 index over a fixed list of texts, addressed by position."""
 
-    def __init__(self, retriever: object, size: int) -> None:
+    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
         self._retriever = retriever
         self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", {})  # none before any text
         self.size = size
@@ -36,7 +40,7 @@ class LexicalIndex:
         known = [t for t in lexical_tokens(query) if t in self._vocab]
         if not known or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term; unseen terms get the highest value."""
@@ -44,7 +48,7 @@ class LexicalIndex:
         term_id = self._vocab.get(term)
         frequency = 0
         if term_id is not None:
-            indptr = self._retriever.scores["indptr"]  # type: ignore[attr-defined]
+            indptr = self._retriever.scores["indptr"]
             frequency = int(indptr[term_id + 1] - indptr[term_id])
         return float(np.log(1 + (n_docs - frequency + 0.5) / (frequency + 0.5)))
 
@@ -55,7 +59,7 @@ class LexicalIndex:
     def save(self, folder: Path) -> None:
         """Write the index files into folder."""
         if self.size:
-            self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
+            self._retriever.save(str(folder), show_progress=False)
         else:
             folder.mkdir(parents=True, exist_ok=True)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from index.errors import REBUILD_HINT, IndexCorruptError
 from index.stores.contract import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+
+if TYPE_CHECKING:
+    import faiss
 
 DenseKind = Literal["flat", "hnsw"]
 # Exact search is fast enough below this many rows; above it HNSW keeps queries in milliseconds.
@@ -23,17 +26,17 @@ def choose_kind(n_rows: int) -> DenseKind:
 class DenseIndex:
     """A FAISS index whose row i is chunk i."""
 
-    def __init__(self, faiss_index: object, kind: DenseKind) -> None:
+    def __init__(self, faiss_index: faiss.Index, kind: DenseKind) -> None:
         self._index = faiss_index
         self.kind = kind
 
     @property
     def size(self) -> int:
-        return int(self._index.ntotal)  # type: ignore[attr-defined]
+        return int(self._index.ntotal)
 
     @property
     def dim(self) -> int:
-        return int(self._index.d)  # type: ignore[attr-defined]
+        return int(self._index.d)
 
     @classmethod
     def build(cls, vectors: np.ndarray, dim: int, kind: DenseKind | None = None) -> DenseIndex:
@@ -41,10 +44,11 @@ class DenseIndex:
         import faiss
 
         kind = kind or choose_kind(len(vectors))
+        index: faiss.Index
         if kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = HNSW_EF_SEARCH
+            index = hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            hnsw.hnsw.efSearch = HNSW_EF_SEARCH
         else:
             index = faiss.IndexFlatIP(dim)
         if len(vectors):
@@ -60,14 +64,15 @@ class DenseIndex:
         k = min(k, self.size if allowed_rows is None else len(allowed_rows))
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        params = None
+        params: faiss.SearchParameters | None = None
         if allowed_rows is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed_rows, dtype=np.int64))
             if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+                ef_search = max(HNSW_EF_SEARCH, k)
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef_search)  # type: ignore[attr-defined]  # faiss's stubs omit it
             else:
-                params = faiss.SearchParameters(sel=selector)
-        scores, rows = self._index.search(  # type: ignore[attr-defined]
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # faiss's stubs omit its keywords
+        scores, rows = self._index.search(
             np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params
         )
         keep = rows[0] >= 0
@@ -91,7 +96,7 @@ class DenseIndex:
             index = faiss.read_index(str(path), flags)
         except RuntimeError as exc:
             raise IndexCorruptError(f"{path} cannot be read (truncated or damaged); {REBUILD_HINT}") from exc
-        kind: DenseKind = "hnsw" if "HNSW" in type(index).__name__ else "flat"
-        if kind == "hnsw":
-            index.hnsw.efSearch = HNSW_EF_SEARCH
-        return cls(index, kind)
+        if not isinstance(index, faiss.IndexHNSW):
+            return cls(index, "flat")
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        return cls(index, "hnsw")

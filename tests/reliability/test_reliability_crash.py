@@ -26,7 +26,7 @@ from index.build import update_index
 from index.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 FUND_Q = "how big is the capacity fund?"

@@ -26,7 +26,7 @@ from index.errors import InputError
 from rag.quantities import parse_quantity
 from rag.types import Answer, Citation
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQUAD_SLICE = PROJECT_ROOT / "tests" / "fixtures" / "squad-tiny" / "dev-v1.1-slice.json"
 FUND_DOC = "002_158f33fd42f0f3d5"
 TRADE_DOC = "003_f70ee63ae281a647"

@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-scale index serve test test-scale eval bench browser lint clean train
+.PHONY: install install-scale index serve test test-fast test-scale eval bench browser lint clean train
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # the scale extra (Milvus, Ray Data), for RAG_STORE=milvus and `rag index --ray` (docs/scale.md),
-# and the Milvus 2.3.5 server that tests/test_milvus_server.py starts
+# and the Milvus 2.3.5 server that tests/scale/test_milvus_server.py starts
 $(BIN)/.installed-scale: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[dev,scale,milvus-server]'
 	touch $@
@@ -46,6 +46,10 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q -m "not scale"
+
+# the unit tests only (tests/unit: pure functions, no model, index or server): seconds, not minutes
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit
 
 # the Milvus half of the store contract tests, the Milvus crash test and Ray embedding
 test-scale: install-scale

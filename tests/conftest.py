@@ -1,4 +1,10 @@
-"""Session fixtures: the real model and a real index over the bundled corpus, built once."""
+"""Session fixtures: the real model and a real index over the bundled corpus, built once.
+
+Tests sit in four folders, and each test is marked with its folder's name so `-m` can pick them:
+unit (pure functions, no model or index: `make test-fast`), integration (the real model, index,
+API, CLI and browser), reliability (crashes, concurrency, bad files, fuzzing, security) and scale
+(Milvus and Ray; these carry their own `scale` marks, which `make test-scale` selects).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+TESTS_DIR = Path(__file__).resolve().parent
+FOLDER_MARKS = ("unit", "integration", "reliability")  # not "scale": that mark is set test by test
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +62,21 @@ def artifacts_dir() -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test run on the Milvus backend needs the scale extra: mark it `scale` (fixture params'
-    own marks do not take part in `-m` selection)."""
+    """Mark each test with its folder (unit, integration, reliability), and a test run on the Milvus
+    backend `scale`: it needs the scale extra (fixture params' own marks do not take part in `-m`)."""
     for item in items:
+        folder = folder_of(item.path)
+        if folder in FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, folder))
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("backend") == "milvus":
             item.add_marker(pytest.mark.scale)
+
+
+def folder_of(path: Path) -> str | None:
+    """The folder under tests/ that holds a test file, or None for a file outside tests/."""
+    try:
+        parts = path.resolve().relative_to(TESTS_DIR).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 else None

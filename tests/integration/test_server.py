@@ -16,7 +16,7 @@ import pytest
 
 from bench.http_load import stop
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RAG = Path(sys.executable).parent / "rag"
 START_TIMEOUT_S = 60.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # package -> the packages none of its modules may import (at the top, in a function or for typing)
 FORBIDDEN = {

@@ -378,7 +378,7 @@ def test_missing_index_starts_the_app_and_answers_503(tmp_path):
 def test_build_index_on_start_indexes_the_corpus(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(Path(__file__).resolve().parent.parent / "corpus" / f"{FUND_DOC}.txt", corpus)
+    shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / f"{FUND_DOC}.txt", corpus)
     settings = make_settings(tmp_path / "index", corpus_dir=corpus, build_index_on_start=True)
     with TestClient(create_app(settings)) as built:
         assert built.get("/health").json()["documents"] == 1

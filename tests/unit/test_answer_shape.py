@@ -18,7 +18,7 @@ from rag.quantities import Quantity, parse_quantity
 from rag.serialize import QUANTITY_FIELDS, answer_to_dict, public_fields
 from rag.types import Answer, Citation, Reported
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = [(Answer, AnswerOut), (Citation, CitationOut), (Reported, ReportedOut), (Quantity, QuantityOut)]
 # where each shape is written: its dataclass; for a Quantity, the JSON's choice of its fields
 DEFINED_AT = {

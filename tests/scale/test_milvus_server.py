@@ -34,7 +34,7 @@ pytestmark = [
     ),
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTS = 2  # the 2.3.5 binary has been seen to panic on start once in a while; try once more
 TOKEN = "root:Milvus"  # the server's first user, made when authorization is on
 

@@ -8,7 +8,7 @@ import pytest
 
 from index.clean import clean_text, extract_html_metadata, extract_metadata, html_to_text, markdown_to_text
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 NAV_LIST = [
     "MorePhoto", "Most popular in 24h", "MoreTop news", "MoreVideo", "News", "Politics", "Business",
     "Society", "Culture", "Military", "Sci-tech", "Entertainment", "Sports", "Odd", "Features", "Biz",

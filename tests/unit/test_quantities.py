@@ -16,7 +16,7 @@ from rag.quantities import (
     year_of,
 )
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 KINDS = {"money", "count", "percent", "length", "date", "year", "ordinal", "range", "number"}
 
 

@@ -27,7 +27,7 @@ from index.stores.faiss.build import update_index
 from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 FUND_Q = "how big is the capacity fund?"

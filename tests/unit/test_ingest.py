@@ -18,7 +18,7 @@ from index.ingest import (
     validate_doc_id,
 )
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 CORPUS_IDS = sorted(path.stem for path in CORPUS.glob("*.txt"))
 BODY = "Kazakhstan and China signed a trade agreement worth 27 billion dollars on Friday in Astana."
 SCRIPT_HEAVY_HTML = (

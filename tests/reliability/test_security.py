@@ -1,6 +1,6 @@
 """Security: path traversal, body limits, the API key, secrets in logs and CORS (see SECURITY.md).
 
-Already covered in tests/test_api.py and not repeated here: unsafe doc_ids in paths and JSON
+Already covered in tests/integration/test_api.py and not repeated here: unsafe doc_ids in paths and JSON
 uploads (BAD_DOC_PATHS, UPLOAD_BAD_JSON), upload size limits through TestClient, missing and
 wrong keys, RAG_PROTECT_READS, and CORS through TestClient.
 """

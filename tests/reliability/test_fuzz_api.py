@@ -7,10 +7,10 @@ its checks do not fit this app and are left out, on purpose:
 
 - `ignored_auth`: the schema declares the API-key schemes on every route, but whether a key is
   required depends on RAG_API_KEY / RAG_PROTECT_READS; the fuzzed app runs without one (the key
-  checks live in tests/test_api.py and tests/test_security.py).
+  checks live in tests/integration/test_api.py and tests/reliability/test_security.py).
 - `positive_data_acceptance`: a request can fit the schema yet be refused on its content (a
   question of only punctuation, a document too short to be an article, an id with a comma);
-  those are 4xx by design and tested one by one in tests/test_api.py.
+  those are 4xx by design and tested one by one in tests/integration/test_api.py.
 
 Writes go to a copy of the session index, never the session index itself. Each operation is
 driven through Hypothesis directly (`operation.as_strategy()`): schemathesis's pytest plugin

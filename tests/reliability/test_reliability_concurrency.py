@@ -1,6 +1,6 @@
 """Concurrent use: readers during writes see one consistent version; writers take turns.
 
-tests/test_api.py checks that a few asks succeed during one upload; here several readers query
+tests/integration/test_api.py checks that a few asks succeed during one upload; here several readers query
 a real uvicorn server while a writer replaces, adds and deletes documents, and every response
 is checked for coming from a single index version. Then three `rag index` processes meet on one
 index directory whose write lock is held.
@@ -29,7 +29,7 @@ from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 from rag.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 FUND_Q = "how big is the capacity fund?"

@@ -33,7 +33,7 @@ from index.types import Chunk
 from rag.retrieve import Retriever
 from rag.types import Filters
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FUND_Q = "how big is the capacity fund?"
 # answered with confidence; the fund question abstains below the threshold (README)
 LOANS_Q = "How much did China earmark in loans for capacity cooperation?"
@@ -286,7 +286,7 @@ def written_bytes(db: Path) -> int:
 def test_killing_rag_index_on_milvus_keeps_the_previous_version(tmp_path, embedder, corpus_documents):
     """SIGKILL `rag index` while it inserts rows: the old version stays whole, the next write cleans up."""
     from index.stores.milvus.client import MilvusLocation, disconnect, stored_state
-    from tests.test_reliability_crash import make_large_corpus
+    from tests.reliability.test_reliability_crash import make_large_corpus
 
     location = location_in(tmp_path / "index", "milvus")
     update_store(location, embedder, files=corpus_documents)

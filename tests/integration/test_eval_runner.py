@@ -27,7 +27,7 @@ from qadata.questions import EvalItem, load_eval_set
 from rag.quantities import parse_quantity
 from rag.types import Answer, Citation
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQUAD_SLICE = PROJECT_ROOT / "tests" / "fixtures" / "squad-tiny" / "dev-v1.1-slice.json"
 FUND_DOC = "002_158f33fd42f0f3d5"
 TRADE_DOC = "003_f70ee63ae281a647"

@@ -1,6 +1,6 @@
 """Bad input files and damaged index files, end to end through the `rag` command line.
 
-tests/test_ingest.py covers the loader file by file and tests/test_index.py the library's
+tests/unit/test_ingest.py covers the loader file by file and tests/integration/test_index.py the library's
 errors for a damaged index; here the whole command runs: `rag index` over a folder of good and
 bad files, and `rag info` / `rag ask` / `rag search` over an index damaged on disk.
 """
@@ -19,7 +19,7 @@ from bench.soak import rag_command, server_env
 from index.stores.faiss.store import current_version, load_store
 from rag.engine import Engine, EngineConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT_ROOT / "corpus"
 MODEL = "all-MiniLM-L6-v2"
 FUND_Q = "how big is the capacity fund?"

@@ -13,7 +13,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.errors import InputError
-from index.stores.contract import Store
+from index.stores.contract import RowKey, Scope, Scores, Store
 from rag.cache import VectorCache
 from rag.types import Filters, Hit, RetrievalMode
 
@@ -21,7 +21,6 @@ Fusion = Literal["rrf", "weighted"]
 RRF_K = 60  # the constant of Cormack et al.; damps the weight of the very top ranks
 CANDIDATES = 50  # how deep each list is read before fusion
 QUERY_CACHE_SIZE = 1024
-RowKey = int | str  # a FAISS row number or a Milvus row key
 
 
 @dataclass
@@ -81,7 +80,8 @@ class Retriever:
             started = time.perf_counter()
             fused = self.store.hybrid_search(query, vector, depth, k, scope, self.fusion, self.dense_weight)
             timings.dense_ms = (time.perf_counter() - started) * 1000
-            dense, lexical = {}, {}
+            dense: Scores = {}
+            lexical: Scores = {}
         else:
             dense = self._dense(query, depth, scope, timings) if self.mode != "bm25" else {}
             lexical = self._lexical(query, depth, scope, timings) if self.mode != "dense" else {}
@@ -100,20 +100,20 @@ class Retriever:
         timings.embed_ms = (time.perf_counter() - started) * 1000
         return vector
 
-    def _dense(self, query: str, depth: int, scope: object, timings: Timings) -> dict:
+    def _dense(self, query: str, depth: int, scope: Scope, timings: Timings) -> Scores:
         vector = self._timed_embed(query, timings)
         started = time.perf_counter()
         scores = self.store.dense_search(vector, depth, scope)
         timings.dense_ms = (time.perf_counter() - started) * 1000
         return scores
 
-    def _lexical(self, query: str, depth: int, scope: object, timings: Timings) -> dict:
+    def _lexical(self, query: str, depth: int, scope: Scope, timings: Timings) -> Scores:
         started = time.perf_counter()
         scores = self.store.lexical_search(query, depth, scope)
         timings.bm25_ms = (time.perf_counter() - started) * 1000
         return scores
 
-    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+    def _fuse(self, dense: Scores, lexical: Scores) -> Scores:
         if not lexical:
             return dense
         if not dense:
@@ -122,7 +122,7 @@ class Retriever:
             return _weighted(dense, lexical, self.dense_weight)
         return _reciprocal_rank(dense, lexical)
 
-    def _hit(self, key: RowKey, score: float, rank: int, dense: dict, lexical: dict) -> Hit:
+    def _hit(self, key: RowKey, score: float, rank: int, dense: Scores, lexical: Scores) -> Hit:
         chunk = self.store.chunk(key)
         return Hit(
             chunk=chunk,
@@ -134,23 +134,23 @@ class Retriever:
         )
 
 
-def _ranks(scores: dict[int, float]) -> dict[int, int]:
+def _ranks(scores: Scores) -> dict[RowKey, int]:
     ordered = sorted(scores, key=lambda row: (-scores[row], row))
     return {row: rank for rank, row in enumerate(ordered)}
 
 
-def _reciprocal_rank(dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+def _reciprocal_rank(dense: Scores, lexical: Scores) -> Scores:
     """Reciprocal rank fusion: sum of 1 / (RRF_K + rank) over the lists a row appears in."""
-    fused: dict[int, float] = {}
+    fused: Scores = {}
     for ranks in (_ranks(dense), _ranks(lexical)):
         for row, rank in ranks.items():
             fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
     return fused
 
 
-def _weighted(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+def _weighted(dense: Scores, lexical: Scores, dense_weight: float) -> Scores:
     """Convex combination of min-max normalised scores."""
-    fused: dict[int, float] = {}
+    fused: Scores = {}
     for weight, scores in ((dense_weight, dense), (1 - dense_weight, lexical)):
         low, high = min(scores.values()), max(scores.values())
         span = (high - low) or 1.0

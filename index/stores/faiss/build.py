@@ -112,7 +112,8 @@ def _assemble(
     )
     for position, row in enumerate(to_embed):
         rows[row] = fresh[position]
-    vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+    filled = [vector for vector in rows if vector is not None]  # every row is filled by now
+    vectors = np.vstack(filled).astype(np.float32) if filled else np.zeros((0, embedder.dim), np.float32)
     tokens = sum(c.n_tokens for c in chunks)
     return Assembled(chunks, vectors, len(to_embed), tokens, max_model_tokens)
 

@@ -220,7 +220,7 @@ def read_manifest(folder: Path) -> Manifest:
     wrong = [
         f.name
         for f in fields(Manifest)
-        if not isinstance(getattr(manifest, f.name), _TYPES.get(f.type, object))
+        if not isinstance(getattr(manifest, f.name), _TYPES.get(str(f.type), object))
     ]
     if wrong:
         raise IndexCorruptError(f"manifest in {folder} has values of the wrong type: {wrong}; {REBUILD_HINT}")

@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.errors import IndexLockedError
 from index.stores.milvus.client import LEASE, MilvusLocation, Row, load
@@ -103,7 +103,8 @@ class WriterLease:
             output_fields=["id", "record"],
             consistency_level="Strong",
         )
-        live, dead = [], []
+        live: list[dict[str, Any]] = []
+        dead: list[int] = []
         for row in rows:
             lease = row["record"]
             lapsed = lease.get("expires", 0) < time.time() or _dead_here(lease)

@@ -13,21 +13,20 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 from index.build import embedding_text
 from index.chunk import chunk_document
 from index.embed import Embedder, load_embedder
 from index.ingest import discover_files, load_documents
+from index.paths import bundled_corpus_dir
 
-CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 # Chunk sizes (tokens, overlap) whose chunks together give a few hundred distinct texts of the corpus.
 CHUNK_SIZES = ((192, 32), (128, 24), (96, 16), (64, 16), (48, 8), (32, 8))
 
 
 def corpus_chunk_texts(count: int = 300) -> list[str]:
     """count embedding texts cut from the bundled corpus at several chunk sizes (repeated if short)."""
-    documents, _ = load_documents(discover_files([CORPUS_DIR]))
+    documents, _ = load_documents(discover_files([bundled_corpus_dir()]))
     texts = [
         embedding_text(document, chunk)
         for tokens, overlap in CHUNK_SIZES

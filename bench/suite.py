@@ -16,14 +16,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 from bench.baseline import Baseline, baseline_indexing, time_baseline
-from bench.data import DEFAULT_SQUAD, bundled_corpus, folder_bytes, squad_corpus, synthetic_store
+from bench.data import bundled_corpus, default_squad, folder_bytes, squad_corpus, synthetic_store
 from bench.http_load import (
     ask_all,
     cli_cold_start,
@@ -52,7 +52,7 @@ class BenchConfig:
     """Sizes and durations of one run; `quick()` gives the two-minute version."""
 
     quick: bool = False
-    squad: Path | None = DEFAULT_SQUAD
+    squad: Path | None = field(default_factory=default_squad)
     squad_articles: int | None = None  # None: all 48
     sizes: tuple[int, int] = (10_000, 100_000)  # synthetic stores: (the headline size, the scale size)
     queries: int = 100  # distinct questions per store, asked cold then warm

@@ -62,17 +62,19 @@ def train(
     ] = None,
 ) -> None:
     """Fine-tune the span reader, fit the ranker, choose on validation, write the weights and a model card."""
+    from index.paths import datasets_dir
     from rag.reader import DEFAULT_READER_DIR
     from train.fit import TrainConfig
     from train.run import TrainRequest, run_training
 
     settings = settings_with(datasets_dir=data)
+    data_dir = datasets_dir(settings.datasets_dir)
     config = TrainConfig(
         seed=seed, max_questions=max_questions, epochs=epochs, device=device or _best_device()
     )
-    request = TrainRequest(settings.datasets_dir, out or DEFAULT_READER_DIR, config, validation_limit,
+    request = TrainRequest(data_dir, out or DEFAULT_READER_DIR, config, validation_limit,
                            settings.model)  # fmt: skip
-    console.print(f"training the reader on {config.device} (seed {seed}); data from {settings.datasets_dir}",
+    console.print(f"training the reader on {config.device} (seed {seed}); data from {data_dir}",
                   highlight=False)  # fmt: skip
     with _progress() as bar:
         tasks: dict[str, int] = {}

@@ -160,6 +160,15 @@ def _run_stores(store: str, chunks: int, as_json: bool, doc: Path) -> None:
     )
     write_section(doc, STORES_HEADING, stores.render_markdown(results, command))
     print(f"wrote the stores section of {doc}", file=sys.stderr)
+    _exit_if_failed(stores.failed(results))
+
+
+def _exit_if_failed(failures: dict[str, str]) -> None:
+    """After the figures are out: one line per failed stage on stderr, and exit status 1."""
+    for stage, message in failures.items():
+        typer.echo(f"error: the {stage} stage failed: {message}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 def _run_soak(minutes: float, index_dir: Path | None, as_json: bool, doc: Path | None) -> None:

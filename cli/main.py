@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from index.errors import RagError
+from index.errors import RagError, one_line
 
 app = typer.Typer(
     name="rag",
@@ -54,7 +54,6 @@ def with_optional_values(argv: list[str]) -> list[str]:
 
 
 DEBUG_ENV = "RAG_DEBUG"  # set to 1: an unexpected error shows its traceback instead of one line
-MAX_MESSAGE_CHARS = 600
 
 
 def main() -> None:
@@ -74,13 +73,6 @@ def main() -> None:
             raise
         _print_error(f"{one_line(exc)} (set {DEBUG_ENV}=1 for the traceback)")
         sys.exit(1)
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: its type and message, whitespace collapsed, cut to a readable length."""
-    message = " ".join(str(exc).split())
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def _print_error(message: str) -> None:

@@ -119,10 +119,12 @@ def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) ->
         doc.write_text(_with_section(written, SOAK_HEADING, soak.split("\n", 1)[1]) if soak else written)
     if as_json:
         print(json.dumps({**results["summary"], "details": results}, indent=2, default=str))
+        _exit_if_failed(results.get("failed", {}))
         return
     print(render_text(results))
     if doc is not None:
         print(f"\nwrote {doc}")
+    _exit_if_failed(results.get("failed", {}))
 
 
 def _to_stderr(line: str) -> None:

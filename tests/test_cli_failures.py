@@ -73,3 +73,27 @@ def test_store_bench_keeps_the_store_figures_when_ray_cannot_start(tmp_path):
     assert "## Stores: FAISS and Milvus" in written
     assert "| FAISS + bm25s (" in written and "| milvus-lite " in written
     assert "| ray | 1 | failed: NotADirectoryError" in written
+
+
+@pytest.mark.slow
+def test_a_failed_bench_section_keeps_the_figures_of_the_others(tmp_path):
+    from bench.report import render_markdown, render_text
+    from bench.suite import BenchConfig, run_bench
+
+    # no HTTP question pool: the HTTP and memory sections fail (IndexError), the rest is measured
+    config = BenchConfig(
+        squad=None, sizes=(300, 600), queries=3, baseline_queries=2, baseline_index_chunks=8, scale_queries=5,
+        clients=2, duration_s=1.0, http_pool=0, cold_runs=1,
+    )  # fmt: skip
+    results = run_bench(config, work_dir=tmp_path)
+    assert set(results["failed"]) == {"http", "memory"}
+    assert all(message.startswith("IndexError") for message in results["failed"].values())
+    summary = results["summary"]
+    assert summary["query_p50_ms"] > 0 and summary["index_chunks_per_s"] > 0 and summary["cold_start_s"] > 0
+    assert summary["http_rps"] is None and summary["targets"]["http_rps"] is None
+    assert summary["failed"] == results["failed"]
+    markdown = render_markdown(results, "rag bench")
+    assert "## Over HTTP\n\nNot measured: http failed (IndexError" in markdown
+    assert "| query p50, cold, 300 chunks |" in markdown and "| HTTP answered requests/s | – |" in markdown
+    assert "## Query latency, in-process" in markdown and "| total |" in markdown
+    assert "  http: IndexError" in render_text(results)

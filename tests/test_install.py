@@ -83,16 +83,15 @@ def test_an_installed_rag_indexes_the_bundled_corpus_in_the_working_directory(in
 
 
 @pytest.mark.slow
-def test_an_installed_rag_train_asks_for_the_datasets_folder(installed):
+@pytest.mark.parametrize(
+    ("args", "named"), [([], "RAG_DATASETS_DIR"), (["--data", "."], "--out DIR")], ids=["data", "out"]
+)
+def test_an_installed_rag_train_asks_for_what_it_would_write_or_read(installed, args, named):
     venv, env = installed
     done = subprocess.run(
-        [str(venv / "bin" / "rag"), "train"],
-        cwd=venv.parent,
-        env=env,
-        capture_output=True,
-        text=True,
+        [str(venv / "bin" / "rag"), "train", *args], cwd=venv.parent, env=env, capture_output=True, text=True,
         timeout=120,
-    )
+    )  # fmt: skip
     assert done.returncode == 1
-    assert "RAG_DATASETS_DIR" in done.stderr
+    assert named in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

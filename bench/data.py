@@ -16,15 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from index.ingest import discover_files, load_documents
+from index.paths import bundled_corpus_dir, checkout_datasets_dir
 from index.stores.contract import embedding_text
 from index.stores.faiss.bm25 import LexicalIndex
 from index.stores.faiss.store import IndexStore
 from index.stores.faiss.vectors import DenseIndex, DenseKind
 from index.types import Chunk, Document
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CORPUS_DIR = PROJECT_ROOT / "corpus"
-DEFAULT_SQUAD = PROJECT_ROOT.parent / "shared" / "datasets" / "squad-v1.1" / "dev-v1.1.json"
+SQUAD_FILE = Path("squad-v1.1") / "dev-v1.1.json"  # under the datasets folder
 JITTER = 0.5  # noise norm relative to a unit vector: cosine to the original of about 0.89
 
 
@@ -51,9 +50,15 @@ def bundled_corpus() -> Corpus:
     from eval.questions import BUNDLED_QUESTIONS
     from qadata.questions import load_eval_set
 
-    documents, _ = load_documents(discover_files([CORPUS_DIR]))
+    documents, _ = load_documents(discover_files([bundled_corpus_dir()]))
     questions = [item.question for item in load_eval_set(BUNDLED_QUESTIONS)]
     return Corpus("corpus", documents, questions)
+
+
+def default_squad(datasets: Path | None = None) -> Path | None:
+    """The SQuAD v1.1 dev file in the datasets folder given, else beside a source checkout (or None)."""
+    folder = datasets or checkout_datasets_dir()
+    return None if folder is None else folder / SQUAD_FILE
 
 
 def squad_corpus(path: Path, articles: int | None = None) -> Corpus:

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from bench.query import percentiles
+from index.paths import with_checkout_on_path
 
 HOST = "127.0.0.1"  # loopback only: the load generator never targets another address
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180.0
 REQUEST_TIMEOUT_S = 30.0
 
@@ -62,14 +62,15 @@ def rag_command() -> list[str]:
 def child_env(index_dir: Path) -> dict[str, str]:
     """The environment of a child `rag`: offline, this checkout first, the given index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    path = with_checkout_on_path(env.get("PYTHONPATH"))
     env.update(
         RAG_INDEX_DIR=str(index_dir),
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
-        PYTHONPATH=path,
     )
+    if path:  # a source checkout first; an installed copy is found by the interpreter
+        env["PYTHONPATH"] = path
     return env
 
 

@@ -13,21 +13,24 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
+from functools import partial
 
+from bench.stages import failure, run_stage
 from index.chunk import chunk_document
 from index.embed import Embedder, load_embedder
 from index.ingest import discover_files, load_documents
+from index.paths import bundled_corpus_dir
 from index.stores.contract import embedding_text
 
-CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+Say = Callable[[str], None]
 # Chunk sizes (tokens, overlap) whose chunks together give a few hundred distinct texts of the corpus.
 CHUNK_SIZES = ((192, 32), (128, 24), (96, 16), (64, 16), (48, 8), (32, 8))
 
 
 def corpus_chunk_texts(count: int = 300) -> list[str]:
     """count embedding texts cut from the bundled corpus at several chunk sizes (repeated if short)."""
-    documents, _ = load_documents(discover_files([CORPUS_DIR]))
+    documents, _ = load_documents(discover_files([bundled_corpus_dir()]))
     texts = [
         embedding_text(document, chunk)
         for tokens, overlap in CHUNK_SIZES
@@ -37,13 +40,24 @@ def corpus_chunk_texts(count: int = 300) -> list[str]:
     return [texts[i % len(texts)] for i in range(count)]
 
 
-def ray_throughput(embedder_model: str, texts: list[str], workers: tuple[int, ...] = (1, 2)) -> list[dict]:
-    """One row per setting: in-process `embed_many`, then a RayEmbedder with each worker count."""
+def ray_throughput(
+    embedder_model: str, texts: list[str], workers: tuple[int, ...] = (1, 2), say: Say = lambda _: None
+) -> list[dict]:
+    """One row per setting: in-process `embed_many`, then a RayEmbedder with each worker count.
+
+    When Ray fails (it does not start, an actor dies) its row holds {"failed": one line} and the
+    rows already measured are kept; the later worker counts are not tried.
+    """
     local = load_embedder(embedder_model)
     local.embed_batch(texts[:4])  # warm the session so the row times embedding, not the first call
     rows = [_time_in_process(local, texts)]
     for count in workers:
-        rows.append(_time_ray(local, embedder_model, texts, count))
+        row = run_stage(
+            f"Ray with {count} workers", partial(_time_ray, local, embedder_model, texts, count), say
+        )
+        rows.append({"mode": "ray", "workers": count, **row} if failure(row) else row)
+        if failure(row):
+            break
     return rows
 
 

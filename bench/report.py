@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 
 from bench.summary import TARGETS
 
 Row = list[str]
+HEADLINE_HEADER = ["figure", "ours", "baseline", "ratio", "target", ""]
 PHASE_LABELS = {
     "embed": "query embedding",
     "dense": "dense search (FAISS)",
@@ -46,7 +49,7 @@ def _targets() -> dict[str, str]:
 
 
 def _query_rows(s: dict) -> list[Row]:
-    met, target, size = s["targets"], _targets(), f"{s['query_chunks']:,} chunks"
+    met, target, size = s["targets"], _targets(), f"{_n(s['query_chunks'], 0)} chunks"
     return [
         ["query p50, cold, " + size, _n(s["query_p50_ms"]) + " ms", "–", "–",
          target["query_p50_ms"] + " ms", _met(met["query_p50_ms"])],
@@ -67,10 +70,10 @@ def _query_rows(s: dict) -> list[Row]:
 def _serving_rows(s: dict) -> list[Row]:
     met, target = s["targets"], _targets()
     return [
-        ["HTTP p50, " + f"{s['http_chunks']:,} chunks", _n(s["http_p50_ms"]) + " ms", "–", "–",
+        ["HTTP p50, " + f"{_n(s['http_chunks'], 0)} chunks", _n(s["http_p50_ms"]) + " ms", "–", "–",
          target["http_p50_ms"] + " ms", _met(met["http_p50_ms"])],
         ["HTTP answered requests/s", _n(s["http_rps"]), "–", "–", target["http_rps"], _met(met["http_rps"])],
-        ["HTTP errors", str(s["http_errors"]), "–", "–", "0", _met(met["http_errors"])],
+        ["HTTP errors", _n(s["http_errors"], 0), "–", "–", "0", _met(met["http_errors"])],
         ["HTTP p50 / requests/s, FAISS on every core (`OMP_NUM_THREADS=nproc`)",
          f"{_n(s['http_omp_all_p50_ms'])} ms / {_n(s['http_omp_all_rps'])}", "–", "–", "(lever off)", ""],
         ["HTTP p50 / requests/s, no answer cache (`RAG_ANSWER_CACHE=0`)",
@@ -78,7 +81,7 @@ def _serving_rows(s: dict) -> list[Row]:
          "(lever off)", ""],
         ["cold start, `rag ask`", _n(s["cold_start_s"], 2) + " s", "–", "–",
          target["cold_start_s"] + " s", _met(met["cold_start_s"])],
-        [f"server RSS, {s['memory_chunks']:,} chunks", _n(s["memory_rss_mb"], 0) + " MiB", "–", "–",
+        [f"server RSS, {_n(s['memory_chunks'], 0)} chunks", _n(s["memory_rss_mb"], 0) + " MiB", "–", "–",
          "≤ 1024 MiB", _met(met["memory_rss_mb"])],
         ["HNSW recall@10 vs exact", _n(s["hnsw_recall_at_10"], 3), "–", "–",
          target["hnsw_recall_at_10"], _met(met["hnsw_recall_at_10"])],
@@ -156,22 +159,41 @@ def lever_rows(results: dict) -> list[Row]:
 
 
 def render_text(results: dict) -> str:
-    """The terminal report."""
+    """The terminal report; a section that failed is named in place of its figures."""
     machine = results["machine"]
     lines = [
         f"rag bench{' --quick' if results['config']['quick'] else ''}: {machine['nproc']} cores, "
         f"{machine['memory_gib']} GiB, load {machine['load_average_start'][0]:.1f} at start, "
         f"{machine['load_average_end'][0]:.1f} at end; {results['seconds']:.0f} s",
         "",
-        _text_table(["figure", "ours", "baseline", "ratio", "target", ""], headline_rows(results)),
-        _quick_caveat(results),
+        _or_note(results, lambda: _text_table(HEADLINE_HEADER, headline_rows(results))),
+        _or_note(results, lambda: _quick_caveat(results)),
         "query latency, cold (ms p50 / p95 / p99)",
-        _text_table(["step", *results["query"]], phase_rows(results, "cold")),
+        _or_note(results, lambda: _text_table(["step", *results["query"]], phase_rows(results, "cold"))),
         "",
         "query latency, warm (same questions again)",
-        _text_table(["step", *results["query"]], phase_rows(results, "warm")[: len(PHASE_LABELS)]),
-    ]
+        _or_note(results, lambda: _text_table(["step", *results["query"]],
+                                              phase_rows(results, "warm")[: len(PHASE_LABELS)])),
+        *_failures_text(results),
+    ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _or_note(results: dict, build: Callable[[], str]) -> str:
+    """A section's text, or a note naming the failed sections when its figures are missing."""
+    try:
+        return build()
+    except (KeyError, TypeError, IndexError, ValueError, ZeroDivisionError):
+        if not results.get("failed"):
+            raise  # a complete run renders in full: a missing figure there is a bug
+        return "Not measured: " + "; ".join(
+            f"{name} failed ({why})" for name, why in results["failed"].items()
+        )
+
+
+def _failures_text(results: dict) -> list[str]:
+    failed = results.get("failed") or {}
+    return ["", "failed sections:", *(f"  {name}: {why}" for name, why in failed.items())] if failed else []
 
 
 def _quick_caveat(results: dict) -> str:
@@ -205,26 +227,27 @@ def render_markdown(results: dict, command: str) -> str:
     from bench.notes import notes_markdown
 
     sizes = list(results["query"])
+    note = partial(_or_note, results)
     sections = [
         "# Benchmarks",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d')} ({results['seconds']:.0f} s). "
         "Run `make bench` (or the command above) to measure again; `rag bench --json` prints the "
         "same figures as one JSON object.",
         "## Machine\n\n" + _machine_markdown(results),
-        "## Headline figures\n\n" + _md_table(["figure", "ours", "baseline", "ratio", "target", ""],
-                                               headline_rows(results)),
-        "## Indexing throughput\n\n" + _md_table(
+        "## Headline figures\n\n" + note(lambda: _md_table(HEADLINE_HEADER, headline_rows(results))),
+        "## Indexing throughput\n\n" + note(lambda: _md_table(
             ["corpus", "size", "time", "chunks/s", "tokens/s", "of which embedding", "unchanged re-index"],
-            indexing_rows(results)),
+            indexing_rows(results))),
         "## Query latency, in-process (ms, p50 / p95 / p99)\n\nCold: every question new to the "
         "process. Warm: the same questions again (query vectors and passage parsing cached).\n\n"
-        + _md_table(["cold", *sizes], phase_rows(results, "cold")) + "\n\n"
-        + _md_table(["warm", *sizes], phase_rows(results, "warm")[: len(PHASE_LABELS)]),
-        "## Over HTTP\n\n" + _http_markdown(results),
-        "## Store scale\n\n" + _md_table(["", ""], scale_rows(results)),
+        + note(lambda: _md_table(["cold", *sizes], phase_rows(results, "cold")) + "\n\n"
+               + _md_table(["warm", *sizes], phase_rows(results, "warm")[: len(PHASE_LABELS)])),
+        "## Over HTTP\n\n" + note(lambda: _http_markdown(results)),
+        "## Store scale\n\n" + note(lambda: _md_table(["", ""], scale_rows(results))),
         "## Query encoder levers (ms per single question)\n\n"
-        + _md_table(["encoder", "p50", "p95", "lowest cosine to the reference"], lever_rows(results)),
-        notes_markdown(results),
+        + note(lambda: _md_table(["encoder", "p50", "p95", "lowest cosine to the reference"],
+                                 lever_rows(results))),
+        note(lambda: notes_markdown(results)),
     ]  # fmt: skip
     return "\n\n".join(sections) + "\n"
 

@@ -31,8 +31,8 @@ import numpy as np
 import psutil
 
 from index.errors import IndexMissingError
+from index.paths import with_checkout_on_path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUND_QUESTION = "How much did China earmark in loans for capacity cooperation?"
 FUND_ANSWER = "$15 billion"
 QUESTIONS = (
@@ -73,9 +73,11 @@ def server_env(index_dir: Path, **settings: str) -> dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         PYTHONUNBUFFERED="1",  # log lines reach the log file as they are written
-        # this checkout first, so the `rag` script imports these packages
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     )
+    # a source checkout first, so the `rag` script imports these packages; an installed copy adds nothing
+    pythonpath = with_checkout_on_path(os.environ.get("PYTHONPATH"))
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     env.update({f"RAG_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -16,14 +16,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 from bench.baseline import Baseline, baseline_indexing, time_baseline
-from bench.data import DEFAULT_SQUAD, bundled_corpus, folder_bytes, squad_corpus, synthetic_store
+from bench.data import bundled_corpus, default_squad, folder_bytes, squad_corpus, synthetic_store
 from bench.http_load import (
     ask_all,
     cli_cold_start,
@@ -35,6 +36,7 @@ from bench.http_load import (
 )
 from bench.levers import compare_encoders, compare_faiss_threads
 from bench.query import TimedEmbedder, dense_latency, percentiles, time_store
+from bench.stages import failure, run_stage
 from bench.summary import machine_info, summarize_results
 from index.embed import Embedder, load_embedder, resolve_model_path
 from index.stores.contract import ChunkParams, WriteRequest, embedding_text
@@ -53,7 +55,7 @@ class BenchConfig:
     """Sizes and durations of one run; `quick()` gives the two-minute version."""
 
     quick: bool = False
-    squad: Path | None = DEFAULT_SQUAD
+    squad: Path | None = field(default_factory=default_squad)
     squad_articles: int | None = None  # None: all 48
     sizes: tuple[int, int] = (10_000, 100_000)  # synthetic stores: (the headline size, the scale size)
     queries: int = 100  # distinct questions per store, asked cold then warm
@@ -109,31 +111,46 @@ class _Bench:
 
     def run(self) -> dict:
         started = time.perf_counter()
-        self._timed("models", self._load_models)
-        corpus_store, corpus_questions = self._timed("index_corpus", self._index_corpus)
-        base, questions = self._timed("index_squad", self._index_squad)
+        self._timed("models", self._load_models, strict=True)  # every later section needs the models
+        corpus_store, corpus_questions = self._timed("index_corpus", self._index_corpus) or (None, None)
+        base, questions = self._timed("index_squad", self._index_squad) or (None, [])
         base, questions = (base, questions) if base else (corpus_store, corpus_questions)
         self._timed("baseline_indexing", self._baseline_indexing, base)
+        self.results["query"] = {}
         corpus_figures = self._timed("query_corpus", self._time_queries, corpus_store, corpus_questions)
-        self.results["query"] = {"corpus": corpus_figures}
-        headline_dir, scale_dir = self._timed("synthetic", self._synthetic_sizes, base, questions)
+        if corpus_figures is not None:
+            self.results["query"]["corpus"] = corpus_figures
+        synthetic = self._timed("synthetic", self._synthetic_sizes, base, questions)
+        headline_dir, scale_dir = synthetic or (None, None)
         self._timed("http", self._http, headline_dir, questions)
         self._timed("memory", self._memory, scale_dir, questions)
-        self._timed("cold_start", self._cold_start, corpus_questions[0])
+        self._timed("cold_start", self._cold_start, corpus_questions[0] if corpus_questions else None)
         self._timed("levers", self._levers, questions)
         self.results["seconds"] = time.perf_counter() - started
         self.results["machine"]["load_average_end"] = list(os.getloadavg())
         self.results["summary"] = summarize_results(self.results)
         return self.results
 
-    def _timed(self, section: str, step: Callable[..., T], *args: object) -> T:
-        """Run one section, adding its wall time to results["section_seconds"]."""
+    def _timed(self, section: str, step: Callable[..., T], *args: object, strict: bool = False) -> T | None:
+        """Run one section, adding its wall time to results["section_seconds"].
+
+        A section that raises is recorded in results["failed"] (one line) and gives None, unless
+        strict (then it raises); a section whose input an earlier failure left missing (None) is not
+        run and is recorded the same way.
+        """
+        if any(arg is None for arg in args):
+            self.results.setdefault("failed", {})[section] = "not run: a section it needs failed"
+            return None
         started = time.perf_counter()
         try:
-            return step(*args)
+            outcome = step(*args) if strict else run_stage(section, partial(step, *args), self.say)
         finally:
             spent = self.results.setdefault("section_seconds", {})
             spent[section] = round(time.perf_counter() - started, 2)
+        if message := failure(outcome):
+            self.results.setdefault("failed", {})[section] = message
+            return None
+        return outcome  # type: ignore[return-value]
 
     def _load_models(self) -> None:
         self.say("loading the embedder (ONNX Runtime) and the baseline (sentence-transformers)")

@@ -9,7 +9,7 @@ import statistics
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Literal
+from typing import Any, Literal
 
 PACKAGES = ("onnxruntime", "torch", "sentence-transformers", "faiss-cpu", "bm25s", "rank-bm25", "fastapi")
 
@@ -69,26 +69,29 @@ def machine_info() -> dict:
 
 
 def summarize_results(results: dict) -> dict:
-    """The flat headline figures of a run (see bench/suite.py), with each target met or not."""
+    """The flat headline figures of a run (see bench/suite.py), with each target met or not.
+
+    A figure whose section failed (results["failed"]) is None, and so is its target's verdict.
+    """
     sizes = [key for key in results.get("query", {}) if key != "corpus"]
-    headline = results["query"][sizes[0]] if sizes else results["query"]["corpus"]
-    indexing = results["indexing"]
-    indexed = indexing["squad"] if "chunks" in indexing.get("squad", {}) else indexing["corpus"]
+    headline = _at(results, "query", sizes[0] if sizes else "corpus") or {}
+    indexing = results.get("indexing", {})
+    indexed = indexing["squad"] if "chunks" in indexing.get("squad", {}) else indexing.get("corpus", {})
     summary = {
-        "query_chunks": headline["chunks"],
-        "query_p50_ms": headline["cold"]["total"]["p50"],
-        "query_p95_ms": headline["cold"]["total"]["p95"],
-        "query_p99_ms": headline["cold"]["total"]["p99"],
-        "query_warm_p50_ms": headline["warm"]["total"]["p50"],
-        "search_p50_ms": headline["cold"]["search"]["p50"],
-        "answer_read_p50_ms": headline["cold"]["answer_read"]["p50"],
-        "baseline_query_p50_ms": headline["baseline"]["total"]["p50"],
-        "baseline_1thread_query_p50_ms": headline["baseline_1thread"]["total"]["p50"],
+        "query_chunks": headline.get("chunks"),
+        "query_p50_ms": _at(headline, "cold", "total", "p50"),
+        "query_p95_ms": _at(headline, "cold", "total", "p95"),
+        "query_p99_ms": _at(headline, "cold", "total", "p99"),
+        "query_warm_p50_ms": _at(headline, "warm", "total", "p50"),
+        "search_p50_ms": _at(headline, "cold", "search", "p50"),
+        "answer_read_p50_ms": _at(headline, "cold", "answer_read", "p50"),
+        "baseline_query_p50_ms": _at(headline, "baseline", "total", "p50"),
+        "baseline_1thread_query_p50_ms": _at(headline, "baseline_1thread", "total", "p50"),
         "index_corpus": "squad" if indexed is indexing.get("squad") else "corpus",
-        "index_chunks_per_s": indexed["chunks_per_s"],
-        "index_tokens_per_s": indexed["tokens_per_s"],
-        "reindex_unchanged_s": indexed["reindex_unchanged_s"],
-        "baseline_index_chunks_per_s": results["baseline_indexing"]["chunks_per_s"],
+        "index_chunks_per_s": indexed.get("chunks_per_s"),
+        "index_tokens_per_s": indexed.get("tokens_per_s"),
+        "reindex_unchanged_s": indexed.get("reindex_unchanged_s"),
+        "baseline_index_chunks_per_s": _at(results, "baseline_indexing", "chunks_per_s"),
         **_http_and_more(results),
     }
     summary["speedup_search_vs_baseline"] = _ratio(summary["baseline_query_p50_ms"], summary["search_p50_ms"])
@@ -100,33 +103,47 @@ def summarize_results(results: dict) -> dict:
         summary["index_chunks_per_s"], summary["baseline_index_chunks_per_s"]
     )
     summary["targets"] = {t.key: t.met(summary.get(t.key)) for t in TARGETS}
+    if results.get("failed"):
+        summary["failed"] = results["failed"]
     return summary
 
 
 def _http_and_more(results: dict) -> dict:
-    http, memory, scale = results["http"], results["memory"], results["scale"]
+    scale = results.get("scale", {})
+    cold_runs = _at(results, "cold_start", "cli_ask_s")
+    figures = {
+        "http_chunks": _at(results, "http", "chunks"),
+        "http_p50_ms": _at(results, "http", "p50_ms"),
+        "http_p95_ms": _at(results, "http", "p95_ms"),
+        "http_p99_ms": _at(results, "http", "p99_ms"),
+        "http_rps": _at(results, "http", "rps"),
+        "http_errors": _at(results, "http", "errors"),
+    }
+    for run in ("http_omp_all", "http_no_answer_cache"):
+        figures.update({f"{run}_{key}": _at(results, run, key) for key in ("p50_ms", "rps", "errors")})
     return {
-        "http_chunks": http["chunks"],
-        "http_p50_ms": http["p50_ms"],
-        "http_p95_ms": http["p95_ms"],
-        "http_p99_ms": http["p99_ms"],
-        "http_rps": http["rps"],
-        "http_errors": http["errors"],
-        "http_omp_all_p50_ms": results["http_omp_all"]["p50_ms"],
-        "http_omp_all_rps": results["http_omp_all"]["rps"],
-        "http_omp_all_errors": results["http_omp_all"]["errors"],
-        "http_no_answer_cache_p50_ms": results["http_no_answer_cache"]["p50_ms"],
-        "http_no_answer_cache_rps": results["http_no_answer_cache"]["rps"],
-        "http_no_answer_cache_errors": results["http_no_answer_cache"]["errors"],
-        "cold_start_s": statistics.median(results["cold_start"]["cli_ask_s"]),
-        "cold_start_serve_s": results["cold_start"]["serve_first_answer_s"],
-        "memory_chunks": memory["chunks"],
-        "memory_rss_mb": memory["rss_mb"],
-        "hnsw_recall_at_10": scale["recall_at_10"] if scale["dense_kind"] == "hnsw" else None,
-        "scale_build_s": scale["dense_build_s"] + scale["bm25_build_s"] + scale["save_s"],
-        "scale_disk_mb": scale["disk_mb"],
+        **figures,
+        "cold_start_s": statistics.median(cold_runs) if cold_runs else None,
+        "cold_start_serve_s": _at(results, "cold_start", "serve_first_answer_s"),
+        "memory_chunks": _at(results, "memory", "chunks"),
+        "memory_rss_mb": _at(results, "memory", "rss_mb"),
+        "hnsw_recall_at_10": scale["recall_at_10"] if scale.get("dense_kind") == "hnsw" else None,
+        "scale_build_s": scale["dense_build_s"] + scale["bm25_build_s"] + scale["save_s"] if scale else None,
+        "scale_disk_mb": scale.get("disk_mb"),
     }
 
 
-def _ratio(numerator: float, denominator: float) -> float:
+def _at(figures: dict, *keys: str) -> Any:
+    """figures[k1][k2]...; None where a section was not measured."""
+    value: Any = figures
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None:
+        return None
     return numerator / denominator if denominator > 0 else 0.0

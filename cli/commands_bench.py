@@ -10,14 +10,16 @@ from typing import Annotated
 import typer
 
 from cli.options import IndexDirOption, settings_with
+from index.paths import checkout_root
 
-DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 QuickOption = Annotated[bool, typer.Option("--quick", help="Small sizes, short runs (about 2 minutes)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")]
 SquadOption = Annotated[
     Path | None,
     typer.Option(
-        "--squad", help="SQuAD v1.1 dev JSON (default: ../shared/datasets/squad-v1.1/dev-v1.1.json)"
+        "--squad",
+        help="SQuAD v1.1 dev JSON (default: squad-v1.1/dev-v1.1.json under RAG_DATASETS_DIR, or under "
+        "../shared/datasets beside a source checkout)",
     ),
 ]
 ClientsOption = Annotated[int, typer.Option("--clients", help="Concurrent HTTP clients", min=1, max=64)]
@@ -26,7 +28,11 @@ DurationOption = Annotated[
 ]
 DocOption = Annotated[
     Path | None,
-    typer.Option("--doc", help="Markdown report to write (default: docs/benchmarks.md; --quick: none)"),
+    typer.Option(
+        "--doc",
+        help="Markdown report to write (default: docs/benchmarks.md of a source checkout, else "
+        "./benchmarks.md; --quick: none)",
+    ),
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="Device of the indexing runs: cpu or cuda")]
 SoakOption = Annotated[
@@ -67,21 +73,32 @@ def bench(
 ) -> None:
     """Measure indexing, store scale, query latency, HTTP load and cold start; compare with a baseline."""
     if store is not None:
-        _run_stores(store, 5_000 if quick and chunks == 100_000 else chunks, as_json, doc or DOC_PATH)
+        _run_stores(store, 5_000 if quick and chunks == 100_000 else chunks, as_json, doc or default_doc())
         return
     if soak is not None:
-        _run_soak(soak, index_dir, as_json, doc or DOC_PATH)
+        _run_soak(soak, index_dir, as_json, doc or default_doc())
         return
-    from bench.data import DEFAULT_SQUAD
+    from bench.data import default_squad
     from bench.suite import BenchConfig
 
-    options = {"squad": squad or DEFAULT_SQUAD, "clients": clients, "model": settings_with().model}
+    settings = settings_with()
+    options = {
+        "squad": squad or default_squad(settings.datasets_dir),
+        "clients": clients,
+        "model": settings.model,
+    }
     options["device"] = device
     if duration is not None:
         options["duration_s"] = duration
     config = BenchConfig.quick_config(**options) if quick else BenchConfig(**options)
-    target = doc or (None if quick else DOC_PATH)
+    target = doc or (None if quick else default_doc())
     _run_bench(config, target, as_json, _command(quick, squad, clients, duration))
+
+
+def default_doc() -> Path:
+    """docs/benchmarks.md of a source checkout; elsewhere benchmarks.md in the working directory."""
+    root = checkout_root()
+    return root / "docs" / "benchmarks.md" if root is not None else Path.cwd() / "benchmarks.md"
 
 
 def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) -> None:
@@ -102,10 +119,12 @@ def _run_bench(config: object, doc: Path | None, as_json: bool, command: str) ->
         doc.write_text(_with_section(written, SOAK_HEADING, soak.split("\n", 1)[1]) if soak else written)
     if as_json:
         print(json.dumps({**results["summary"], "details": results}, indent=2, default=str))
+        _exit_if_failed(results.get("failed", {}))
         return
     print(render_text(results))
     if doc is not None:
         print(f"\nwrote {doc}")
+    _exit_if_failed(results.get("failed", {}))
 
 
 def _to_stderr(line: str) -> None:
@@ -143,6 +162,15 @@ def _run_stores(store: str, chunks: int, as_json: bool, doc: Path) -> None:
     )
     write_section(doc, STORES_HEADING, stores.render_markdown(results, command))
     print(f"wrote the stores section of {doc}", file=sys.stderr)
+    _exit_if_failed(stores.failed(results))
+
+
+def _exit_if_failed(failures: dict[str, str]) -> None:
+    """After the figures are out: one line per failed stage on stderr, and exit status 1."""
+    for stage, message in failures.items():
+        typer.echo(f"error: the {stage} stage failed: {message}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 def _run_soak(minutes: float, index_dir: Path | None, as_json: bool, doc: Path | None) -> None:

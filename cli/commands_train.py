@@ -55,17 +55,18 @@ def train(
     ] = None,
 ) -> None:
     """Fine-tune the span reader, fit the ranker, choose on validation, write the weights and a model card."""
-    from rag.reader import DEFAULT_READER_DIR
+    from index.paths import datasets_dir
     from train.fit import TrainConfig
     from train.run import TrainRequest, run_training
 
     settings = settings_with(datasets_dir=data)
+    data_dir = datasets_dir(settings.datasets_dir)
     config = TrainConfig(
         seed=seed, max_questions=max_questions, epochs=epochs, device=device or _best_device()
     )
-    request = TrainRequest(settings.datasets_dir, out or DEFAULT_READER_DIR, config, validation_limit,
+    request = TrainRequest(data_dir, _weights_dir(out), config, validation_limit,
                            settings.model)  # fmt: skip
-    console.print(f"training the reader on {config.device} (seed {seed}); data from {settings.datasets_dir}",
+    console.print(f"training the reader on {config.device} (seed {seed}); data from {data_dir}",
                   highlight=False)  # fmt: skip
     with progress_bar(console, elapsed=True, remaining=True, transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -99,3 +100,19 @@ def _best_device() -> str:
 def register(app: typer.Typer) -> None:
     """Add `rag train` to the app."""
     app.command("train")(train)
+
+
+def _weights_dir(out: Path | None) -> Path:
+    """--out, else the shipped weights' folder, which only a source checkout writes over."""
+    from index.errors import InputError
+    from index.paths import checkout_root
+    from rag.reader import DEFAULT_READER_DIR
+
+    if out is not None:
+        return out
+    if checkout_root() is None:
+        raise InputError(
+            "pass --out DIR: an installed copy keeps its shipped weights; serve the new ones with "
+            "RAG_READER_DIR=DIR"
+        )
+    return DEFAULT_READER_DIR

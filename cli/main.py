@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from index.errors import RagError
+from index.errors import RagError, one_line
 
 app = typer.Typer(
     name="rag",
@@ -52,19 +53,31 @@ def with_optional_values(argv: list[str]) -> list[str]:
     return out
 
 
+DEBUG_ENV = "RAG_DEBUG"  # set to 1: an unexpected error shows its traceback instead of one line
+
+
 def main() -> None:
-    """Run the CLI; a RagError becomes one line on stderr and exit status 1."""
+    """Run the CLI; any error becomes one line on stderr and a non-zero exit (RAG_DEBUG=1: a traceback)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _register()
     try:
         app(args=with_optional_values(sys.argv[1:]))
     except RagError as exc:
-        # escaped: a message may hold brackets ("numrag[scale]", a list) that rich would read as markup
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _print_error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a failed Ray start, an OSError, a library's error: one line, not a traceback
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        _print_error(f"{one_line(exc)} (set {DEBUG_ENV}=1 for the traceback)")
+        sys.exit(1)
+
+
+def _print_error(message: str) -> None:
+    # escaped: a message may hold brackets ("numrag[scale]", a list) that rich would read as markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

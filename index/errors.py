@@ -80,3 +80,10 @@ class ModelError(RagError):
 
 class LLMError(RagError):
     """The optional generative endpoint failed."""
+
+
+def one_line(exc: BaseException, limit: int = 600) -> str:
+    """An exception as one line: its type and message, whitespace collapsed, cut to `limit` characters."""
+    message = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

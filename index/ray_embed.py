@@ -23,7 +23,6 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
@@ -31,12 +30,12 @@ import numpy as np
 
 from index.embed import Embedder, RowNumbers, _length_sorted_batches, load_embedder
 from index.errors import ModelError
+from index.paths import with_checkout_on_path
 
 if TYPE_CHECKING:
     import ray.data
 
 log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "pip install 'numrag[scale]'"
 CONNECT_TIMEOUT_S = 5.0
 # The workers never reach a model hub, and one tokenizer thread pool per actor would oversubscribe the cores.
@@ -194,10 +193,16 @@ def connect_ray(ray: ModuleType, address: str | None, local_cpus: int) -> bool:
             ignore_reinit_error=True,
             log_to_driver=False,
             logging_level=logging.WARNING,
-            # The actors import index.embed: a checkout that is not pip-installed is found through PYTHONPATH.
-            runtime_env={"env_vars": {**WORKER_ENV, "PYTHONPATH": str(PROJECT_ROOT)}},
+            runtime_env={"env_vars": worker_env()},
         )
     return True
+
+
+def worker_env() -> dict[str, str]:
+    """The actors' environment: offline, and a source checkout on PYTHONPATH so they import index.embed
+    from it (an installed copy is found by the workers' interpreter as it is)."""
+    pythonpath = with_checkout_on_path(None)
+    return {**WORKER_ENV, "PYTHONPATH": pythonpath} if pythonpath else dict(WORKER_ENV)
 
 
 def join_cluster(ray: ModuleType, address: str) -> None:

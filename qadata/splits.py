@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from index.errors import InputError
+from index.paths import datasets_dir
 
 Role = Literal["train", "validation"]
 Split = Literal["train", "validation", "heldout"]
@@ -103,8 +104,8 @@ class DataDir:
 
 
 def default_data_dir() -> Path:
-    """The team's shared folder beside the project checkout: ../shared/datasets."""
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+    """The datasets folder beside a source checkout (../shared/datasets); InputError when installed."""
+    return datasets_dir(None)
 
 
 def open_data_dir(root: Path) -> DataDir:

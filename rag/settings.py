@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.paths import bundled_corpus_dir
+
 if TYPE_CHECKING:
     from rag.generate import LLMConfig
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -21,14 +22,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
-    index_dir: Path = PROJECT_ROOT / ".rag_index"
+    # the working directory's .rag_index: never inside the installed package
+    index_dir: Path = Field(default_factory=lambda: Path.cwd() / ".rag_index")
     # the store: "faiss" (local files in index_dir) or "milvus" (docs/scale.md)
     store: Literal["faiss", "milvus"] = "faiss"
     # a *.db path runs milvus-lite; http://host:19530 a server; None: index_dir/milvus.db
     milvus_uri: str | None = None
     milvus_token: str | None = None  # "user:password" or an API key
     milvus_collection: str = "numrag"
-    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    corpus_dir: Path = Field(default_factory=bundled_corpus_dir)  # what `rag index` with no path indexes
     model: str = DEFAULT_MODEL  # name or local path of a sentence-transformers model
     device: str = "cpu"
     chunk_tokens: int = 192
@@ -38,7 +40,8 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "weighted"] = "weighted"  # how dense and BM25 rankings combine (README)
     answer_cache: int = Field(default=2048, ge=0)  # answers kept per index version; 0 turns the cache off
     reader_dir: Path | None = None  # the learned reader's weights; None: those shipped in rag/models/reader
-    datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"  # public QA data for `rag train`
+    # public QA data for `rag train`; None: ../shared/datasets beside a source checkout (index.paths)
+    datasets_dir: Path | None = None
     # the API
     api_key: str | None = None
     protect_reads: bool = False  # require the API key for GET endpoints too

@@ -95,3 +95,15 @@ def test_an_installed_rag_train_asks_for_what_it_would_write_or_read(installed, 
     assert done.returncode == 1
     assert named in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.scale
+@pytest.mark.slow
+def test_ray_workers_of_an_installed_copy_import_it(installed):
+    pytest.importorskip("ray")
+    venv, env = installed
+    cwd = venv.parent / "ray-folder"
+    cwd.mkdir()
+    # no PYTHONPATH reaches the actors: they embed only if they import the installed index.embed
+    indexed = _run([str(venv / "bin" / "rag"), "index", "--ray"], cwd, env, timeout=600)
+    assert re.search(r"embedded now\s+19 chunks in 5 documents", indexed), indexed

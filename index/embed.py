@@ -96,11 +96,11 @@ class Embedder(ABC):
 
     def _embed_batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         """(row numbers, vectors) of each length-sorted batch, in order."""
-        for batch in _length_sorted_batches(texts, batch_size):
+        for batch in length_sorted_batches(texts, batch_size):
             yield batch, self.embed_batch([texts[i] for i in batch])
 
 
-def _length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
     """Row numbers grouped into batches of similar length, so little padding is computed."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     return [order[first : first + batch_size] for first in range(0, len(order), max(1, batch_size))]
@@ -184,7 +184,7 @@ class OnnxEmbedder(Embedder):
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts as unit vectors, in length-sorted runs of at most ONNX_RUN_SIZE texts."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for run in _length_sorted_batches(texts, ONNX_RUN_SIZE):
+        for run in length_sorted_batches(texts, ONNX_RUN_SIZE):
             vectors[run] = self._run([texts[i] for i in run])
         return vectors
 
@@ -203,7 +203,7 @@ class OnnxEmbedder(Embedder):
 
     def _embed_batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         """Batches run on `workers` threads at once; results still come back in order."""
-        batches = _length_sorted_batches(texts, batch_size)
+        batches = length_sorted_batches(texts, batch_size)
         if self.workers <= 1 or len(batches) <= 1:
             yield from super()._embed_batches(texts, batch_size)
             return

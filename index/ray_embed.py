@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.embed import Embedder, RowNumbers, _length_sorted_batches, load_embedder
+from index.embed import Embedder, RowNumbers, length_sorted_batches, load_embedder
 from index.errors import ModelError
 from index.paths import with_checkout_on_path
 
@@ -116,7 +116,7 @@ class RayEmbedder(Embedder):
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # no "execution finished" line per call
         # Similar lengths in a block mean little padding; one block per batch spreads them over the actors.
         # from_items builds its blocks here in the driver (from_arrow waits on a remote metadata task).
-        batches = _length_sorted_batches(texts, batch_size)
+        batches = length_sorted_batches(texts, batch_size)
         items = [{"row": row, "text": texts[row]} for rows in batches for row in rows]
         return ray.data.from_items(items, override_num_blocks=len(batches)).map_batches(
             EmbedActor,

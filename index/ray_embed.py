@@ -188,6 +188,7 @@ def connect_ray(ray: ModuleType, address: str | None, local_cpus: int) -> bool:
         join_cluster(ray, cluster)
     else:
         ray.init(
+            address="local",  # a private Ray, whatever RAY_ADDRESS says (it would join that cluster)
             num_cpus=max(os.cpu_count() or 1, local_cpus),
             include_dashboard=False,
             ignore_reinit_error=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def test_ray_progress_counts_every_text(chunk_texts, ray_embedded) -> None:
 @pytest.mark.slow
 @pytest.mark.scale
 def test_rag_index_with_a_bare_ray_flag_builds_the_index(tmp_path) -> None:
-    """`rag index --ray` starts a local Ray, embeds there and writes an index `rag ask` answers from."""
+    """`rag index --ray` starts a local Ray, embeds there and writes an index `rag ask` answers from;
+    a RAY_ADDRESS in the environment (here one where nothing listens) does not stop the local Ray."""
     pytest.importorskip("ray.data", reason=RAY_MISSING)
     from bench.soak import rag_command
 
@@ -87,6 +89,7 @@ def test_rag_index_with_a_bare_ray_flag_builds_the_index(tmp_path) -> None:
         text=True,
         timeout=600,
         cwd=PROJECT_ROOT,
+        env={**os.environ, "RAY_ADDRESS": "127.0.0.1:9"},
     )
     assert built.returncode == 0, built.stderr[-2000:]
     assert "embedding on a local Ray with 2 workers" in built.stdout

@@ -6,6 +6,31 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class TableCell:
+    """One cell of a table that holds a value: its headers and where its text lies in the document."""
+
+    row: str  # the row's header cells, joined with " / " ("Revenue", "Net income / Basic")
+    column: str  # the column's header cells, joined with " / " ("2004", "Group results / 2003")
+    start: int  # offsets of the cell's own text in Document.text (inside its linearised row line)
+    end: int
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table read as a table: its caption, unit line, and every cell with its headers.
+
+    In Document.text a table is linearised: an optional caption line, then one line per body row,
+    "Revenue | 2004: 1,234 | 2003: 1,100", so that a row can be found by the words of its headers
+    and every cell offset points into text that citations quote."""
+
+    caption: str | None  # the caption, or the sentence before the table
+    unit: str | None  # a unit line that applies to the cells ("$ in millions", "(in thousands)")
+    start: int  # the table's span in Document.text
+    end: int
+    cells: tuple[TableCell, ...] = ()
+
+
+@dataclass(frozen=True)
 class Document:
     """One article after cleaning: the text citations point into, and its metadata."""
 
@@ -18,6 +43,7 @@ class Document:
     path: str | None = None  # file it was read from, relative to the ingest root when possible
     content_hash: str = ""  # sha256 of the raw file bytes (plus sidecar), drives incremental builds
     extra: dict[str, str] = field(default_factory=dict)
+    tables: tuple[Table, ...] = ()  # tables read as tables; their text is linearised into `text`
 
 
 @dataclass(frozen=True)

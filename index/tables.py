@@ -85,8 +85,9 @@ def make_table(
     n_header = min(n_header, len([i for i in keep if i < n_header]))
     header, body, heads = grid[:n_header], grid[n_header:], heads[n_header:]
     unit, unit_line = None, False
-    if body and sum(1 for cell in body[0] if cell) == 1 and find_unit(next(c for c in body[0] if c)):
-        unit, unit_line = next(c for c in body[0] if c), True
+    only = {cell for cell in body[0] if cell} if body else set()
+    if len(only) == 1 and find_unit(next(iter(only))):
+        unit, unit_line = next(iter(only)), True
         body, heads = body[1:], heads[1:]
     if not body or width == 0:
         return None

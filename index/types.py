@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,17 @@ class Skipped:
 
     path: str
     reason: str
+
+
+def document_from_record(record: Mapping[str, Any]) -> Document:
+    """Rebuild a Document from its stored asdict() record, its tables as Table and TableCell values.
+
+    A record written before tables were kept has no "tables" key and loads with none."""
+    tables = tuple(
+        Table(**{**table, "cells": tuple(TableCell(**cell) for cell in table.get("cells") or ())})
+        for table in record.get("tables") or ()
+    )
+    return Document(**{**record, "tables": tables})
 
 
 def period_bounds(published: str) -> tuple[str, str]:

@@ -114,7 +114,11 @@ def _is_value(cell: str) -> bool:
 
 
 def column_headers(header: Sequence[Sequence[str]], width: int) -> list[str]:
-    """Join each column's header cells with " / ", skipping blanks and repeats from spans."""
+    """Join each column's header cells with " / ", skipping blanks and repeats from spans.
+
+    A header row above others whose only label sits over one column ("", "Years ended", "") is a
+    span flattened by the source, so its label heads every value column."""
+    header = [_spread_lone_label(row, width) if i < len(header) - 1 else row for i, row in enumerate(header)]
     columns = []
     for col in range(width):
         parts: list[str] = []
@@ -124,6 +128,18 @@ def column_headers(header: Sequence[Sequence[str]], width: int) -> list[str]:
                 parts.append(cell)
         columns.append(HEADER_JOIN.join(parts))
     return columns
+
+
+def _spread_lone_label(row: Sequence[str], width: int) -> Sequence[str]:
+    """Widen a flattened span: one label heads every value column; several fill right to the next."""
+    labels = {cell for cell in row[1:] if cell}
+    if len(labels) == 1 and width >= 3:
+        return [row[0] if row else "", *([labels.pop()] * (width - 1))]
+    filled = list(row)
+    for col in range(2, len(filled)):
+        if not filled[col] and filled[col - 1]:
+            filled[col] = filled[col - 1]
+    return filled
 
 
 def linearise(table: ParsedTable) -> LinearTable:

@@ -207,8 +207,21 @@ def test_plain_grid_headers_follow_the_empty_corner() -> None:
     table = make_table(rows, 2)
     assert table is not None
     assert linearise(table).lines == (
-        "Revenue | Year ended / 2019: 5 | 2018: 4",
-        "Year ended / 2019: 9 | 2018: 8",
+        "Revenue | Year ended / 2019: 5 | Year ended / 2018: 4",
+        "Year ended / 2019: 9 | Year ended / 2018: 8",
+    )
+
+
+def test_flattened_spans_in_upper_header_rows_head_the_columns_below() -> None:
+    rows = [
+        ["", "Domestic", "", "International", ""],
+        ["", "2019", "2018", "2019", "2018"],
+        ["Rate", "1", "2", "3", "4"],
+    ]
+    table = make_table(rows, 2)
+    assert table is not None
+    assert linearise(table).lines == (
+        "Rate | Domestic / 2019: 1 | Domestic / 2018: 2 | International / 2019: 3 | International / 2018: 4",
     )
 
 

@@ -20,20 +20,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = 50
+WORDS_PER_PAGE = 330  # a full page of 9-point prose
 
 
 def write_dense(path: Path, source: str) -> list[str]:
     """Write PAGES pages of prose from `source`; return the words written."""
     import pymupdf
 
-    words = source.split()
+    words = source.split() * (1 + PAGES * WORDS_PER_PAGE // max(len(source.split()), 1))
     document = pymupdf.open()
     written: list[str] = []
     at = 0
     for _ in range(PAGES):
         page = document.new_page()
-        chunk = words[at : at + 450] or words[:450]
-        at += 450
+        chunk = words[at : at + WORDS_PER_PAGE]
+        at += WORDS_PER_PAGE
         rest = page.insert_textbox(pymupdf.Rect(50, 50, 560, 800), " ".join(chunk), fontsize=9)
         if rest >= 0:
             written.extend(chunk)

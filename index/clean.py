@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from index.table_readers import find_pipe_tables, read_html_table
+from index.table_readers import read_html_table, replace_pipe_tables
 from index.tables import LinearTable, ParsedTable, linearise
 
 DROPPED_HTML_TAGS = (
@@ -197,23 +197,7 @@ def markdown_to_text_and_tables(markdown: str) -> tuple[str, list[LinearTable]]:
     text = re.sub(r"(?m)^[ \t]{0,3}(?:={3,}|-{3,}|\*{3,}|_{3,})[ \t]*$", "", text)
     if "|" not in text:
         return text, []
-    return _replace_pipe_tables(text)
-
-
-def _replace_pipe_tables(text: str) -> tuple[str, list[LinearTable]]:
-    """Replace each Markdown pipe table by its linearised lines, a paragraph of their own."""
-    lines = text.split("\n")
-    out: list[str] = []
-    tables: list[LinearTable] = []
-    done = 0
-    for first, end, table in find_pipe_tables(lines):
-        out.extend(lines[done:first])
-        if table is not None:
-            tables.append(linearise(table))
-            out.extend(["", *tables[-1].lines, ""])
-        done = end
-    out.extend(lines[done:])
-    return "\n".join(out), tables
+    return replace_pipe_tables(text)
 
 
 def extract_metadata(raw: str, cleaned: str) -> Metadata:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from selectolax.lexbor import LexborNode
 
-from index.tables import ParsedTable, clean_cell, leading_header_rows, make_table
+from index.tables import LinearTable, ParsedTable, clean_cell, leading_header_rows, linearise, make_table
 
 MAX_SPAN = 1000  # a colspan/rowspan beyond this is a typo or an attack, not a layout
 _SECTIONS = ("thead", "tbody", "tfoot")
@@ -76,7 +76,11 @@ def _expand_spans(rows: list[list[LexborNode]]) -> tuple[list[list[str]], list[l
                 continue
             cell = next(queue, None)
             if cell is None:
-                break
+                if not any(row == r and col < later for row, later in pending):
+                    break
+                texts.append("")  # a gap before a cell that a rowspan carries further right
+                flags.append(False)
+                continue
             text, flag = (
                 clean_cell(_cell_text(cell)),
                 cell.tag == "th" or cell.attributes.get("scope") == "row",
@@ -160,3 +164,19 @@ def find_pipe_tables(lines: list[str]) -> Iterator[tuple[int, int, ParsedTable |
             index = end
         else:
             index += 1
+
+
+def replace_pipe_tables(text: str) -> tuple[str, list[LinearTable]]:
+    """Replace each Markdown pipe table by its linearised lines, a paragraph of their own."""
+    lines = text.split("\n")
+    out: list[str] = []
+    tables: list[LinearTable] = []
+    done = 0
+    for first, end, table in find_pipe_tables(lines):
+        out.extend(lines[done:first])
+        if table is not None:
+            tables.append(linearise(table))
+            out.extend(["", *tables[-1].lines, ""])
+        done = end
+    out.extend(lines[done:])
+    return "\n".join(out), tables

@@ -96,6 +96,14 @@ def test_colspan_and_rowspan_are_expanded() -> None:
     assert_offsets_hold(document)
 
 
+def test_a_rowspan_after_a_short_row_keeps_its_column() -> None:
+    body = """<table><tr><th></th><th>A</th><th>B</th><th>C</th></tr>
+      <tr><td>x</td><td>1</td><td></td><td rowspan="2">9</td></tr>
+      <tr><td>y</td></tr></table>"""
+    document = html_document(body)
+    assert cells_of(document) == {("x", "A"): "1", ("x", "C"): "9", ("y", "C"): "9"}
+
+
 def test_several_th_cells_head_a_row_together() -> None:
     body = """<table><thead><tr><th></th><th></th><th>2019</th></tr></thead>
       <tr><th>Earnings per share</th><th>Basic</th><td>$1.20</td></tr>

@@ -7,6 +7,7 @@ exactly, and the speed. It is imported here only, so the rest of the package doe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from index.errors import UnsupportedFileError
@@ -66,7 +67,7 @@ def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> N
     for x0, y0, x1, y1, text, _, kind in page.get_text("blocks", sort=True):
         if kind != 0 or _inside_any((x0 + x1) / 2, (y0 + y1) / 2, boxes):
             continue
-        block = " ".join(line.strip() for line in text.split("\n") if line.strip())
+        block = join_lines(line.strip() for line in text.split("\n") if line.strip())
         if block:
             items.append((y0, x0, block))
     for table, box in zip(found, boxes, strict=True):
@@ -80,6 +81,18 @@ def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> N
         else:
             tables.append(item)
             paragraphs.append("\n".join(item.lines))
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """Join a block's lines with spaces, closing words hyphenated at a line end ("inter-" "national")."""
+    parts: list[str] = []
+    for line in lines:
+        last = parts[-1] if parts else ""
+        if last.endswith("-") and line[:1].islower() and last[-2:-1].isalpha():
+            parts[-1] = last[:-1] + line
+        else:
+            parts.append(line)
+    return " ".join(parts)
 
 
 def _inside_any(x: float, y: float, boxes: list[tuple[float, float, float, float]]) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from index.errors import UnsupportedFileError
 from index.ingest import load_document, load_documents
+from index.pdf import join_lines
 
 pytest.importorskip("pymupdf", reason="PDF ingest needs PyMuPDF (a dependency): pip install 'pymupdf<2'")
 
@@ -58,3 +59,8 @@ def test_bad_pdfs_are_skipped_and_the_good_files_beside_them_load(tmp_path: Path
     documents, skipped = load_documents([tmp_path])
     assert [d.doc_id for d in documents] == ["report"]
     assert sorted(Path(s.path).name for s in skipped) == ["corrupt.pdf", "encrypted.pdf", "scanned.pdf"]
+
+
+def test_a_word_hyphenated_at_a_line_end_is_closed_up() -> None:
+    joined = join_lines(["the inter-", "national fund", "grew 5-", "10%"])
+    assert joined == "the international fund grew 5- 10%"

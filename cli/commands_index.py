@@ -41,7 +41,7 @@ def index(
     ] = None,
     ray_workers: Annotated[int, typer.Option(min=1, help="Embedding actors on Ray")] = 2,
 ) -> None:
-    """Ingest articles (.txt, .md, .html) into the index; only new or changed files are embedded."""
+    """Ingest articles (.txt, .md, .html, .pdf) into the index; only new or changed files are embedded."""
     from index.embed import load_embedder
     from index.ingest import discover_files, load_documents
     from rag.engine import EngineConfig

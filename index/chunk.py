@@ -12,13 +12,14 @@ def chunk_document(document: Document, max_tokens: int = 192, overlap: int = 32)
 
     Consecutive chunks share trailing sentences worth up to `overlap` tokens, so a fact
     that straddles a boundary is whole in one of them. A sentence longer than max_tokens
-    is cut at token boundaries on its own.
+    is cut at token boundaries on its own. A table's row line is one sentence, so a chunk
+    holds whole rows (only a row longer than max_tokens is cut).
     """
     if max_tokens < 16:
         raise ValueError(f"chunk size of {max_tokens} tokens is too small; use 16 or more")
     if not 0 <= overlap < max_tokens // 2:
         raise ValueError(f"overlap of {overlap} tokens must be between 0 and {max_tokens // 2 - 1}")
-    pieces = _sentence_pieces(document.text, max_tokens)
+    pieces = _sentence_pieces(document.text, _row_sentences(document), max_tokens)
     groups = _group_pieces(pieces, max_tokens, overlap)
     chunks = []
     for ordinal, group in enumerate(groups):
@@ -41,10 +42,41 @@ def _count(text: str) -> int:
     return len(get_encoding().encode(text, disallowed_special=()))
 
 
-def _sentence_pieces(text: str, max_tokens: int) -> list[tuple[int, int, int]]:
+def _row_sentences(document: Document) -> list[tuple[int, int]]:
+    """Sentence spans of a document, where every line of a table is one whole sentence."""
+    spans = split_sentences(document.text)
+    lines = _table_lines(document)
+    if not lines:
+        return spans
+    merged: list[tuple[int, int]] = []
+    at = 0
+    for start, end in spans:
+        while at < len(lines) and lines[at][1] <= start:
+            at += 1
+        inside = at < len(lines) and lines[at][0] <= start and end <= lines[at][1]
+        span = lines[at] if inside else (start, end)
+        if not merged or merged[-1] != span:
+            merged.append(span)
+    return merged
+
+
+def _table_lines(document: Document) -> list[tuple[int, int]]:
+    """(start, end) of every line of every table, in text order."""
+    lines = []
+    for table in document.tables:
+        offset = table.start
+        for line in document.text[table.start : table.end].split("\n"):
+            lines.append((offset, offset + len(line)))
+            offset += len(line) + 1
+    return lines
+
+
+def _sentence_pieces(
+    text: str, sentences: list[tuple[int, int]], max_tokens: int
+) -> list[tuple[int, int, int]]:
     """Sentences as (start, end, tokens); over-long sentences cut into token-sized pieces."""
     pieces = []
-    for start, end in split_sentences(text):
+    for start, end in sentences:
         n_tokens = _count(text[start:end])
         if n_tokens <= max_tokens:
             pieces.append((start, end, n_tokens))

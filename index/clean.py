@@ -33,6 +33,9 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from index.table_readers import read_html_table, replace_pipe_tables
+from index.tables import LinearTable, ParsedTable, linearise
+
 DROPPED_HTML_TAGS = (
     "script", "style", "nav", "header", "footer", "aside", "noscript", "form",
     "template", "iframe", "svg", "button",
@@ -135,45 +138,66 @@ class Metadata:
     title_basis: str = "headline"  # "headline", "first-sentence", "html-h1", "html-title"
 
 
-def clean_text(raw: str) -> str:
-    """Remove site furniture, normalise whitespace and keep every sentence of the body."""
-    lines = list(_iter_lines(raw))
+def clean_text(raw: str, keep: frozenset[str] = frozenset()) -> str:
+    """Remove site furniture, normalise whitespace and keep every sentence of the body.
+
+    Lines in `keep` (a table's linearised lines) stay verbatim: never joined, dropped or cut."""
+    lines = list(_iter_lines(raw, keep))
     header_end = next((i for i, (_, line) in enumerate(lines) if is_prose(line)), len(lines))
     header = [line for _, line in lines[:header_end]]
     kept = [
         (block, line)
         for i, (block, line) in enumerate(lines)
-        if not _is_furniture(line) and not (i < header_end and _is_header_furniture(line, header[i + 1 :]))
+        if line in keep
+        or (not _is_furniture(line) and not (i < header_end and _is_header_furniture(line, header[i + 1 :])))
     ]
     kept = _cut_footer(kept)
-    return _join_blocks(_drop_repeats(kept))
+    return _join_blocks(_drop_repeats(kept, keep))
 
 
 def html_to_text(html: str) -> str:
     """Return the visible text of an HTML page, one paragraph per block element."""
+    return html_to_text_and_tables(html)[0]
+
+
+def html_to_text_and_tables(html: str) -> tuple[str, list[LinearTable]]:
+    """Return a page's visible text, each data table written as its linearised lines, and the tables."""
     tree = LexborHTMLParser(html)
     tree.strip_tags(list(DROPPED_HTML_TAGS))
     root = tree.body or tree.root
     if root is None:
-        return ""
+        return "", []
     pieces: list[str] = []
+    tables: list[LinearTable] = []
     for node in _walk(root):
         if node is None:
             pieces.append("\n\n")
+        elif isinstance(node, ParsedTable):
+            for table in (node, *node.nested):
+                tables.append(linearise(table))
+                pieces.append("\n\n" + "\n".join(tables[-1].lines) + "\n\n")
         elif node.tag == "-text":
             pieces.append(re.sub(r"\s+", " ", node.text_content or ""))  # source newlines are spaces
         elif node.tag == "br":
             pieces.append("\n")
     lines = (line.strip() for line in "".join(pieces).split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), tables
 
 
 def markdown_to_text(markdown: str) -> str:
     """Strip Markdown syntax that is not text: heading marks, setext rules, link and image syntax."""
+    return markdown_to_text_and_tables(markdown)[0]
+
+
+def markdown_to_text_and_tables(markdown: str) -> tuple[str, list[LinearTable]]:
+    """Strip Markdown syntax, write each pipe table as its linearised lines, and return the tables."""
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown)
     text = re.sub(r"\[([^\]]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)", r"\1", text)
     text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", r"\1", text)
-    return re.sub(r"(?m)^[ \t]{0,3}(?:={3,}|-{3,}|\*{3,}|_{3,})[ \t]*$", "", text)
+    text = re.sub(r"(?m)^[ \t]{0,3}(?:={3,}|-{3,}|\*{3,}|_{3,})[ \t]*$", "", text)
+    if "|" not in text:
+        return text, []
+    return replace_pipe_tables(text)
 
 
 def extract_metadata(raw: str, cleaned: str) -> Metadata:
@@ -245,19 +269,27 @@ def count_word_chars(text: str) -> int:
     return sum(len(word) for word in re.findall(r"\w+", text))
 
 
-def _iter_lines(raw: str) -> Iterator[tuple[int, str]]:
+def _iter_lines(raw: str, keep: frozenset[str]) -> Iterator[tuple[int, str]]:
     """Yield (paragraph number, normalised line) for every non-empty line, unwrapping hard wraps."""
     text = _ZERO_WIDTH.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
     for block_no, block in enumerate(re.split(r"\n[^\S\n]*\n", text)):
         merged: list[str] = []
+        last_kept = False
         for line in block.split("\n"):
             line = _SPACES.sub(" ", line).strip()
             if not line:
                 continue
-            if merged and line[0].islower() and (merged[-1][-1].isalnum() or merged[-1][-1] in ",;"):
+            if (
+                merged
+                and not last_kept
+                and line[0].islower()
+                and (merged[-1][-1].isalnum() or merged[-1][-1] in ",;")
+                and line not in keep
+            ):
                 merged[-1] += " " + line
             else:
                 merged.append(line)
+            last_kept = line in keep
         yield from ((block_no, line) for line in merged)
 
 
@@ -289,11 +321,11 @@ def _cut_footer(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return lines
 
 
-def _drop_repeats(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Drop a line that repeats the line kept just before it."""
+def _drop_repeats(lines: list[tuple[int, str]], keep: frozenset[str]) -> list[tuple[int, str]]:
+    """Drop a line that repeats the line kept just before it, unless it is a table's line."""
     kept: list[tuple[int, str]] = []
     for block, line in lines:
-        if not kept or kept[-1][1] != line:
+        if not kept or kept[-1][1] != line or line in keep:
             kept.append((block, line))
     return kept
 
@@ -360,13 +392,17 @@ def _strip_site_suffix(title: str) -> str:
     return head.strip() if sep and head.strip() else title
 
 
-def _walk(root: LexborNode) -> Iterator[LexborNode | None]:
-    """Yield nodes in document order, and None where a block element starts or ends."""
+def _walk(root: LexborNode) -> Iterator[LexborNode | ParsedTable | None]:
+    """Yield nodes in document order, None where a block element starts or ends, and data tables."""
     stack: list[LexborNode | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:
             yield None
+            continue
+        table = read_html_table(node) if node.tag == "table" else None
+        if table is not None:
+            yield table
             continue
         block = node.tag in _BLOCK_TAGS
         if block:

@@ -30,14 +30,16 @@ from index.clean import (
     count_word_chars,
     extract_html_metadata,
     extract_metadata,
-    html_to_text,
-    markdown_to_text,
+    html_to_text_and_tables,
+    markdown_to_text_and_tables,
 )
 from index.errors import InputError, InvalidDocIdError, UnsupportedFileError
+from index.pdf import read_pdf
+from index.tables import LinearTable, place_tables, table_lines
 from index.types import Document, Skipped
 
-Format = Literal["text", "markdown", "html"]
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+Format = Literal["text", "markdown", "html", "pdf"]
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 OVERRIDE_KEYS = ("title", "published", "published_note", "source")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -45,7 +47,9 @@ MIN_WORD_CHARS = 40  # less than this after cleaning is not an article
 MAX_DOC_ID_CHARS = 128
 MAX_CONTROL_SHARE = 0.05  # decoded text with more control characters than this is binary
 
-_FORMATS: dict[str, Format] = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+_FORMATS: dict[str, Format] = {
+    ".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf",
+}  # fmt: skip
 _DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
@@ -101,7 +105,12 @@ def load_document(path: Path, root: Path | None = None, *, max_bytes: int = DEFA
     except InvalidDocIdError as exc:
         raise UnsupportedFileError(name, f"file name is not a usable document id: {exc}") from exc
     data = _read_bytes(path, max_bytes)
-    text, encoding = _decode(data, name)
+    pdf_tables: list[LinearTable] | None = None
+    if fmt == "pdf":
+        text, pdf_tables = read_pdf(data, name)
+        encoding = "pdf"
+    else:
+        text, encoding = _decode(data, name)
     sidecar_path, sidecar_bytes = _find_sidecar(path)
     overrides = _read_sidecar(sidecar_path, sidecar_bytes, name) if sidecar_path else {}
     return _build_document(
@@ -114,6 +123,7 @@ def load_document(path: Path, root: Path | None = None, *, max_bytes: int = DEFA
         path=_display_path(path, root),
         content_hash=hashlib.sha256(data + sidecar_bytes).hexdigest(),
         extra={"encoding": encoding},
+        given_tables=pdf_tables,
     )
 
 
@@ -374,14 +384,16 @@ def _build_document(
     path: str | None,
     content_hash: str,
     extra: dict[str, str],
+    given_tables: list[LinearTable] | None = None,
 ) -> Document:
-    """Clean decoded text, extract metadata and apply front matter and overrides."""
+    """Clean decoded text, extract metadata and apply front matter and overrides.
+
+    `given_tables` are tables a reader already linearised into `text` (a PDF's)."""
     front: dict[str, str | None] = {}
-    if fmt != "html":
+    if fmt in ("text", "markdown"):
         front, text = _split_front_matter(text.replace("\r\n", "\n"), name)
-    visible = html_to_text(text) if fmt == "html" else text
-    visible = markdown_to_text(visible) if fmt == "markdown" else visible
-    cleaned = clean_text(visible)
+    visible, linear = (text, given_tables) if given_tables is not None else _visible_text(text, fmt)
+    cleaned = clean_text(visible, table_lines(linear))
     if count_word_chars(cleaned) < MIN_WORD_CHARS:
         raise UnsupportedFileError(name, "no article text after cleaning")
     meta = extract_metadata(visible, cleaned)
@@ -389,6 +401,7 @@ def _build_document(
         meta = _merge_html_metadata(meta, extract_html_metadata(text))
     in_file_title = meta.title if meta.title_basis.startswith("html") else front.get("title")
     cleaned = _with_title_line(cleaned, in_file_title)
+    tables = place_tables(cleaned, linear) if linear else ()
     fields = _apply_overrides(asdict(meta), front, "front-matter")
     fields = _apply_overrides(fields, overrides, override_basis)
     note = fields.get("published_note")
@@ -406,7 +419,17 @@ def _build_document(
             "title_basis": fields["title_basis"] or meta.title_basis,
             **({"published_note": note} if note else {}),
         },
+        tables=tables,
     )
+
+
+def _visible_text(text: str, fmt: Format) -> tuple[str, list[LinearTable]]:
+    """Return the visible text of a decoded file and its tables, linearised into that text."""
+    if fmt == "html":
+        return html_to_text_and_tables(text)
+    if fmt == "markdown":
+        return markdown_to_text_and_tables(text)
+    return text, []
 
 
 def _with_title_line(cleaned: str, title: str | None) -> str:

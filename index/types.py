@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """One cell of a table that holds a value: its headers and where its text lies in the document."""
+
+    row: str  # the row's header cells, joined with " / " ("Revenue", "Net income / Basic")
+    column: str  # the column's header cells, joined with " / " ("2004", "Group results / 2003")
+    start: int  # offsets of the cell's own text in Document.text (inside its linearised row line)
+    end: int
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table read as a table: its caption, unit line, and every cell with its headers.
+
+    In Document.text a table is linearised: an optional caption line, then one line per body row,
+    "Revenue | 2004: 1,234 | 2003: 1,100", so that a row can be found by the words of its headers
+    and every cell offset points into text that citations quote."""
+
+    caption: str | None  # the caption, or the sentence before the table
+    unit: str | None  # a unit line that applies to the cells ("$ in millions", "(in thousands)")
+    start: int  # the table's span in Document.text
+    end: int
+    cells: tuple[TableCell, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -18,6 +45,7 @@ class Document:
     path: str | None = None  # file it was read from, relative to the ingest root when possible
     content_hash: str = ""  # sha256 of the raw file bytes (plus sidecar), drives incremental builds
     extra: dict[str, str] = field(default_factory=dict)
+    tables: tuple[Table, ...] = ()  # tables read as tables; their text is linearised into `text`
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,17 @@ class Skipped:
 
     path: str
     reason: str
+
+
+def document_from_record(record: Mapping[str, Any]) -> Document:
+    """Rebuild a Document from its stored asdict() record, its tables as Table and TableCell values.
+
+    A record written before tables were kept has no "tables" key and loads with none."""
+    tables = tuple(
+        Table(**{**table, "cells": tuple(TableCell(**cell) for cell in table.get("cells") or ())})
+        for table in record.get("tables") or ()
+    )
+    return Document(**{**record, "tables": tables})
 
 
 def period_bounds(published: str) -> tuple[str, str]:

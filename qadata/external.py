@@ -5,9 +5,12 @@
   short (at most MAX_ANSWER_WORDS words: a longer span is an explanation, not a number); the
   other gold answers that hold a quantity are accepted too. squad2 adds the unanswerable questions
   whose plausible answer holds a quantity: near misses the answerer should abstain on.
-- tatqa: one document per hybrid context, its text paragraphs only (tables are left out), with
-  its text-only single-span questions whose short answer holds a quantity. A span written without
-  its scale ("$539" with scale "million") gets the scale word appended.
+- tatqa: one document per hybrid context: its text paragraphs, then its table linearised as
+  ingest linearises any table (`index.tables`: one line per row, "Revenue | 2019: 1,234 | ...",
+  first row(s) the column headers) and kept in `Document.tables`. Its single-span questions whose
+  short answer holds a quantity are asked, each tagged by where TAT-QA says the answer is:
+  "from-text", "from-table" or "from-table-text", so the report shows them apart. A span written
+  without its scale ("$539" with scale "million") gets the scale word appended.
 - bbc: the BBC business news set (a folder with corpus/ and train.jsonl / validation.jsonl, in the
   format of eval/questions.jsonl plus the answer's `sentence`): every one of its articles is a
   document (the first line is the headline), so each question is asked over the whole collection;
@@ -23,6 +26,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -32,6 +36,7 @@ from typing import Any, Literal
 
 from index.errors import InputError, UnsupportedFileError
 from index.ingest import document_from_text
+from index.tables import leading_header_rows, linearise, make_table, place_tables
 from index.types import Document
 from qadata.questions import UNANSWERABLE, EvalItem, load_eval_set
 from qadata.splits import Split, split_of_group
@@ -41,6 +46,7 @@ DatasetName = Literal["squad", "squad2", "tatqa", "bbc"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa", "bbc")
 MIN_DISTRACTORS = 5
 MAX_ANSWER_WORDS = 6  # longer gold answers are explanations that happen to hold a number
+TATQA_SOURCES = ("text", "table", "table-text")  # TAT-QA's answer_from values
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -61,6 +67,7 @@ class _Group:
     text: str
     items: tuple[EvalItem, ...]
     key: str = ""  # the split key: a SQuAD article title, a TAT-QA table uid
+    table: tuple[tuple[str, ...], ...] = ()  # a TAT-QA table's rows, header row(s) first
 
 
 def load_external(
@@ -147,10 +154,27 @@ def _documents(groups: list[_Group]) -> tuple[Document, ...]:
     documents = []
     for group in groups:
         try:
-            documents.append(document_from_text(group.raw_id, group.text, title=group.title))
+            document = document_from_text(group.raw_id, group.text, title=group.title)
         except UnsupportedFileError:
             continue
+        documents.append(with_table(document, group.table) if group.table else document)
     return tuple(documents)
+
+
+def with_table(document: Document, rows: tuple[tuple[str, ...], ...]) -> Document:
+    """Append a table, linearised as ingest linearises tables, to a document's text and tables."""
+    table = make_table(rows, leading_header_rows(rows))
+    if table is None:
+        return document
+    linear = linearise(table)
+    text = document.text + "\n\n" + "\n".join(linear.lines)
+    fingerprint = json.dumps([document.content_hash, rows], ensure_ascii=False).encode("utf-8")
+    return replace(
+        document,
+        text=text,
+        tables=place_tables(text, [linear]),
+        content_hash=hashlib.sha256(fingerprint).hexdigest(),
+    )
 
 
 def read_dataset_json(path: Path) -> Any:
@@ -214,19 +238,21 @@ def _tatqa_groups(data: list[dict[str, Any]]) -> Iterator[_Group]:
             if (item := _tatqa_item(qa, doc_id)) is not None
         ]
         text = "\n\n".join(p["text"].strip() for p in paragraphs)
-        yield _Group(doc_id, None, text, tuple(items), context["table"]["uid"])
+        table = tuple(tuple(str(cell) for cell in row) for row in context["table"].get("table") or ())
+        yield _Group(doc_id, None, text, tuple(items), context["table"]["uid"], table)
 
 
 def _tatqa_item(qa: dict[str, Any], doc_id: str) -> EvalItem | None:
     answer = qa["answer"]
-    if qa["answer_from"] != "text" or qa["answer_type"] != "span" or len(answer) != 1:
+    if qa["answer_from"] not in TATQA_SOURCES or qa["answer_type"] != "span" or len(answer) != 1:
         return None
     gold = str(answer[0]).strip()
     if not _is_numeric_answer(gold):
         return None
-    return _numeric_item(
+    item = _numeric_item(
         qa["uid"], qa["question"], [_with_scale(gold, qa.get("scale") or "")], doc_id, "tatqa"
     )
+    return replace(item, tags=(*item.tags, f"from-{qa['answer_from']}")) if item else None
 
 
 def _with_scale(gold: str, scale: str) -> str:

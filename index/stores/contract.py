@@ -264,10 +264,18 @@ def same_params(manifest: Manifest, params: ChunkParams) -> bool:
 
 
 def embedding_text(document: Document, chunk: Chunk) -> str:
-    """Text given to the embedder and BM25: the chunk, headed by its title for context."""
-    if chunk.text.startswith(document.title):
-        return chunk.text
-    return f"{document.title}\n{chunk.text}"
+    """Text given to the embedder and BM25: the chunk, headed by its title and by the caption of
+    each table whose rows it holds, so a row is found by the words of its table's caption too."""
+    heads = [] if chunk.text.startswith(document.title) else [document.title]
+    heads += [
+        table.caption
+        for table in document.tables
+        if table.caption
+        and chunk.start < table.end
+        and table.start < chunk.end
+        and table.caption not in chunk.text
+    ]
+    return "\n".join([*heads, chunk.text])
 
 
 def check_compatible(manifest: Manifest, model: str, dim: int | None = None) -> None:

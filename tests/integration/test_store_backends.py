@@ -419,3 +419,20 @@ def test_milvus_without_the_scale_extra_says_how_to_install_it(tmp_path):
     )
     assert result.returncode == 1
     assert "pip install 'numrag[scale]'" in result.stderr  # brackets and all: not eaten as markup
+
+
+RESULTS_PAGE = """<h1>Acme results</h1><p>Acme Corporation reported its annual results on Tuesday.</p>
+<table><caption>Group results ($ millions)</caption><tr><th></th><th>2004</th><th>2003</th></tr>
+<tr><th>Revenue</th><td>1,234</td><td>1,100</td></tr>
+<tr><th>Operating profit</th><td>210</td><td>180</td></tr></table>"""
+
+
+def test_a_documents_tables_come_back_from_the_store_as_ingested(tmp_path, backend, embedder):
+    document = document_from_text("results", RESULTS_PAGE, fmt="html")
+    assert len(document.tables[0].cells) == 4
+    location = location_in(tmp_path / "index", backend)
+    update_store(location, embedder, files=[document], params=ChunkParams())
+    stored = open_store(location, model="all-MiniLM-L6-v2", dim=384).documents["results"]
+    assert stored == document
+    cell = stored.tables[0].cells[2]
+    assert (cell.row, cell.column, stored.text[cell.start : cell.end]) == ("Operating profit", "2004", "210")

@@ -274,10 +274,10 @@ def test_bad_front_matter_date_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unsupported_file_named_explicitly_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(b"%PDF-1.4")
+    path = tmp_path / "report.docx"
+    path.write_bytes(b"PK\x03\x04")
     documents, skipped = load_documents([path])
-    assert documents == [] and skipped[0].reason.startswith("unsupported file type '.pdf'")
+    assert documents == [] and skipped[0].reason.startswith("unsupported file type '.docx'")
 
 
 def test_document_from_text_cleans_like_a_file() -> None:

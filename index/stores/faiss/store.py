@@ -24,11 +24,11 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -53,7 +53,7 @@ from index.stores.contract import (
 )
 from index.stores.faiss.bm25 import LexicalIndex
 from index.stores.faiss.vectors import DenseIndex
-from index.types import Chunk, Document
+from index.types import Chunk, Document, document_from_record
 
 KEEP_VERSIONS = 2  # the live one and the one before, for readers still loading it
 _TYPES = {"str": str, "int": int, "bool": bool, "dict[str, str]": dict}  # every annotation of Manifest
@@ -233,8 +233,8 @@ def load_store(index_dir: Path, model: str | None = None, dim: int | None = None
     manifest = read_manifest(folder)
     if model is not None:
         check_compatible(manifest, model, dim)
-    documents = {d.doc_id: d for d in _read_jsonl(folder / "documents.jsonl", Document)}
-    chunks = _read_jsonl(folder / "chunks.jsonl", Chunk)
+    documents = {d.doc_id: d for d in _read_jsonl(folder / "documents.jsonl", document_from_record)}
+    chunks = _read_jsonl(folder / "chunks.jsonl", _chunk_from_record)
     vectors = _read_vectors(folder / "vectors.npy")
     dense = DenseIndex.load(folder / "dense.faiss")
     # the row counts first: BM25 over a damaged chunk list would fail without saying why
@@ -243,14 +243,22 @@ def load_store(index_dir: Path, model: str | None = None, dim: int | None = None
     return IndexStore(manifest, documents, chunks, vectors, dense, lexical, version=folder.name)
 
 
-def _read_jsonl(path: Path, kind: type[Record]) -> list[Record]:
+def _read_jsonl(path: Path, build: Callable[[dict[str, Any]], Record]) -> list[Record]:
     try:
         with open(path, encoding="utf-8") as lines:
-            return [kind(**json.loads(line)) for line in lines if line.strip()]
+            records = [json.loads(line) for line in lines if line.strip()]
     except FileNotFoundError as exc:
         raise IndexCorruptError(f"{path.name} is missing from {path.parent}; {REBUILD_HINT}") from exc
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise IndexCorruptError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+    try:
+        return [build(record) for record in records]
+    except (ValueError, TypeError, AttributeError) as exc:  # AttributeError: a record that is no object
+        raise IndexCorruptError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+
+
+def _chunk_from_record(record: dict[str, Any]) -> Chunk:
+    return Chunk(**record)
 
 
 def _read_vectors(path: Path) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from index.errors import IndexCorruptError
 from index.stores.contract import RowKey
 from index.stores.milvus.client import DOCUMENT, Row, live_filter, quoted
-from index.types import Chunk, Document
+from index.types import Chunk, Document, document_from_record
 
 if TYPE_CHECKING:
     from index.stores.milvus.store import MilvusStore
@@ -106,4 +106,4 @@ class MilvusDocuments(Mapping[str, Document]):
                 f"document {doc_id!r} is incomplete in {self._store.location.collection!r}"
             )
         record = {k: v for k, v in rows[0]["record"].items() if k != "parts"}
-        return Document(**record, text="".join(row["body"] for row in rows))
+        return document_from_record({**record, "text": "".join(row["body"] for row in rows)})

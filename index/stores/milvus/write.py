@@ -50,7 +50,7 @@ from index.stores.milvus.rows import (
 )
 from index.stores.milvus.store import MilvusStore
 from index.tokenize import TOKENIZER
-from index.types import Document
+from index.types import Document, document_from_record
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -190,7 +190,7 @@ def _light_documents(store: MilvusStore) -> dict[str, Document]:
     documents = {}
     for row in store.iterate(where, ["record"], store.location.records):
         record = {k: v for k, v in row["record"].items() if k != "parts"}
-        documents[record["doc_id"]] = Document(**record, text="")
+        documents[record["doc_id"]] = document_from_record({**record, "text": ""})
     return dict(sorted(documents.items()))
 
 

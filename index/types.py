@@ -29,6 +29,11 @@ class Table:
     end: int
     cells: tuple[TableCell, ...] = ()
 
+    def __post_init__(self) -> None:
+        # read back from a store's JSON, the cells arrive as dicts in a list
+        cells = tuple(c if isinstance(c, TableCell) else TableCell(**c) for c in self.cells)
+        object.__setattr__(self, "cells", cells)
+
 
 @dataclass(frozen=True)
 class Document:
@@ -44,6 +49,11 @@ class Document:
     content_hash: str = ""  # sha256 of the raw file bytes (plus sidecar), drives incremental builds
     extra: dict[str, str] = field(default_factory=dict)
     tables: tuple[Table, ...] = ()  # tables read as tables; their text is linearised into `text`
+
+    def __post_init__(self) -> None:
+        # read back from a store's JSON (documents.jsonl, a Milvus record), tables arrive as dicts
+        tables = tuple(t if isinstance(t, Table) else Table(**t) for t in self.tables)
+        object.__setattr__(self, "tables", tables)
 
 
 @dataclass(frozen=True)

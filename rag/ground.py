@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from index.errors import RagError
 from index.types import Document
-from rag.quantities import parse_quantities, parse_quantity, quantities_match
-from rag.types import Answer
+from rag.quantities import Quantity, parse_quantities, parse_quantity, quantities_match
+from rag.types import Answer, TableRef
 
 
 class GroundingError(RagError):
@@ -22,11 +22,23 @@ def check_grounded(answer: Answer, documents: dict[str, Document]) -> None:
         if document is None or document.text[citation.start : citation.end] != citation.text:
             continue
         inside = citation.start <= quantity.start and quantity.end <= citation.end
+        if citation.table is not None:  # a cited cell: the number lies inside that cell of the table
+            inside = inside and _inside_cell(citation.table, document, quantity)
         if inside and document.text[quantity.start : quantity.end] == quantity.text:
             stated = parse_quantity(answer.answer or "")
             if stated is not None and quantities_match(stated, quantity):
                 return
     raise GroundingError(f"answer {answer.answer!r} is not found in any cited span")
+
+
+def _inside_cell(cited: TableRef, document: Document, quantity: Quantity) -> bool:
+    """True when the cited cell is a cell of the document's tables and holds the quantity's text."""
+    cell = next(
+        (c for t in document.tables for c in t.cells if (c.start, c.end) == (cited.start, cited.end)), None
+    )
+    if cell is None or (cell.row, cell.column) != (cited.row, cited.column):
+        return False
+    return cell.start <= quantity.start and quantity.end <= cell.end
 
 
 def supported_numbers(text: str, passages: list[str]) -> tuple[list[str], list[str]]:

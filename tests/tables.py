@@ -47,8 +47,18 @@ ACME_RESULTS = {
 }
 
 
+HARBOUR_FEES = {
+    "caption": "Harbour fees (in € thousands)",
+    "unit": "in € thousands",
+    "columns": ["Fee"],
+    "rows": [["Berth fee", "45"], ["Pilot fee", "12"]],
+}
+BERTH_FEE_QUESTION = "How much is the berth fee at the harbour?"  # answered, calibrated: €45,000
+
+
 def acme_documents() -> list[Document]:
-    """An Acme results page with its results table, and two text articles beside it."""
+    """An Acme results page with its results table, a page of harbour fees with its table, and two
+    text articles beside them."""
     results = document_with_table(
         "acme-results",
         "Acme reports higher profit for 2004",
@@ -75,4 +85,12 @@ def acme_documents() -> list[Document]:
         )
         for doc_id, title, text in texts
     ]
-    return [results, *others]
+    fees = document_with_table(
+        "harbour-fees",
+        "Harbour fees for 2005",
+        "The port authority published its fees for 2005.",
+        HARBOUR_FEES,
+        "The fees apply from January.",
+        published="2005-01-05",
+    )
+    return [results, fees, *others]

@@ -9,13 +9,19 @@ decision rules give with every candidate admitted (`decide(..., threshold=0.0)`)
 from __future__ import annotations
 
 import pytest
+import typer
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.app import create_app
+from cli import commands_query
 from index.stores.contract import ChunkParams, WriteRequest
 from index.stores.faiss.build import update_index
 from rag.engine import Engine, EngineConfig
 from rag.quantities import parse_quantity, quantities_match
+from rag.settings import Settings
 from tests.conftest import MODEL
-from tests.tables import acme_documents
+from tests.tables import BERTH_FEE_QUESTION, acme_documents
 
 CASES = [
     ("What was Acme's operating profit in 2004?", "$210 million", "Operating profit", "2004", "210"),
@@ -24,10 +30,15 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, embedder) -> Engine:
+def table_index(tmp_path_factory, embedder):
     index_dir = tmp_path_factory.mktemp("tables")
     update_index(index_dir, embedder, WriteRequest(files=acme_documents(), params=ChunkParams()))
-    return Engine(EngineConfig(index_dir=index_dir, model=MODEL), embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def engine(table_index, embedder) -> Engine:
+    return Engine(EngineConfig(index_dir=table_index, model=MODEL), embedder=embedder)
 
 
 def test_the_store_gives_the_tables_back(engine):
@@ -80,3 +91,30 @@ def test_a_calibrated_answer_from_the_table_or_an_abstention_naming_the_cell(eng
 def test_a_sentence_beside_the_table_is_still_answered_with_no_table(engine):
     answer = engine.ask("How many people does Acme employ?")
     assert answer.answer == "4,500 people" and answer.citations[0].table is None
+
+
+def test_a_calibrated_answer_cites_its_cell_in_the_api_json(engine, table_index):
+    settings = Settings(index_dir=table_index, model=MODEL, api_key=None, protect_reads=False)
+    with TestClient(create_app(settings, engine=engine)) as client:
+        answer = client.post("/ask", json={"question": BERTH_FEE_QUESTION}).json()
+    assert answer["answer"] == "€45,000" and not answer["abstained"]
+    citation = answer["citations"][0]
+    assert citation["text"] == "Berth fee | Fee: 45"
+    assert citation["table"] == {
+        "caption": "Harbour fees (in € thousands)",
+        "row": "Berth fee",
+        "column": "Fee",
+        "start": answer["quantity"]["start"],
+        "end": answer["quantity"]["end"],
+    }
+
+
+def test_rag_ask_prints_the_tables_caption_row_and_column(table_index):
+    rag = typer.Typer()
+    rag.callback()(lambda: None)  # a group, so that `ask` stays a subcommand as in `rag ask`
+    commands_query.register(rag)
+    result = CliRunner().invoke(rag, ["ask", BERTH_FEE_QUESTION, "--index-dir", str(table_index)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "€45,000" and "Berth fee | Fee: 45" in lines[1]
+    assert lines[2].strip() == "table “Harbour fees (in € thousands)”, row “Berth fee”, column “Fee”"

@@ -7,7 +7,7 @@ checked: on BBC validation, whose articles state no date, ruling it out cost 4.9
 a period named by two years ("between 2015 and 2018") takes a sentence naming both; among reports
 of the same figure in different sources the latest answers (the earliest for "first"/"initial"
 questions) and the others are listed under `also_reported`. Every answer passes the grounding
-check: its number lies inside its cited sentence.
+check: its number lies inside its cited sentence, and a table cell's inside its cited cell.
 """
 
 from __future__ import annotations

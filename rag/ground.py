@@ -1,4 +1,5 @@
-"""The grounding invariant: every number we answer occurs inside a cited span."""
+"""The grounding invariant: every number we answer occurs inside a cited span; for a cited table
+cell, inside that cell ("$210 million" read from "210" under "$ millions" is the cell's number)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ cell, inside that cell ("$210 million" read from "210" under "$ millions" is the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from index.errors import RagError
 from index.types import Document
 from rag.quantities import Quantity, parse_quantities, parse_quantity, quantities_match
@@ -42,9 +44,12 @@ def _inside_cell(cited: TableRef, document: Document, quantity: Quantity) -> boo
     return cell.start <= quantity.start and quantity.end <= cell.end
 
 
-def supported_numbers(text: str, passages: list[str]) -> tuple[list[str], list[str]]:
-    """Split the quantities mentioned in text into those found in passages and those not."""
-    found = [q for passage in passages for q in parse_quantities(passage)]
+def supported_numbers(
+    text: str, passages: list[str], known: Sequence[Quantity] = ()
+) -> tuple[list[str], list[str]]:
+    """Split the quantities mentioned in text into those found in passages (or among `known`: the
+    passages' table cells, read in their tables' units) and those not."""
+    found = [*(q for passage in passages for q in parse_quantities(passage)), *known]
     supported, unsupported = [], []
     for quantity in parse_quantities(text):
         if quantity.kind in ("ordinal",) or any(quantities_match(quantity, f) for f in found):

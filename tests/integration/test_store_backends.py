@@ -29,9 +29,10 @@ from index.ingest import document_from_text
 from index.lock import IndexLock
 from index.stores import ChunkParams, StoreLocation, open_store, update_store
 from index.stores.contract import Manifest, Store
-from index.types import Chunk
+from index.types import Chunk, TableCell
 from rag.retrieve import Retriever
 from rag.types import Filters
+from tests.tables import acme_documents
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FUND_Q = "how big is the capacity fund?"
@@ -419,3 +420,11 @@ def test_milvus_without_the_scale_extra_says_how_to_install_it(tmp_path):
     )
     assert result.returncode == 1
     assert "pip install 'numrag[scale]'" in result.stderr  # brackets and all: not eaten as markup
+
+
+def test_a_documents_tables_come_back_as_tables(built, embedder):
+    location, _ = built
+    results = acme_documents()[0]
+    update_store(location, embedder, upserts=[results])
+    again = open_store(location).documents[results.doc_id]
+    assert again.tables == results.tables and isinstance(again.tables[0].cells[0], TableCell)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from rag.quantities import Quantity
 from rag.serialize import public_fields
-from rag.types import Answer, Citation, Reported
+from rag.types import Answer, Citation, Reported, TableRef
 
 MAX_TOP_K = 50
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -88,8 +88,13 @@ _ANSWER_MODELS: dict[type, type[BaseModel]] = {}
 QuantityOut = _response_model(
     Quantity, "QuantityOut", "The number in an answer and where it lies in the cited document's cleaned text."
 )
+TableRefOut = _response_model(
+    TableRef, "TableRefOut", "The table cell a citation points at: its caption, row and column headers."
+)
 CitationOut = _response_model(
-    Citation, "CitationOut", "A cited sentence, with offsets into its document's cleaned text."
+    Citation,
+    "CitationOut",
+    "A cited sentence (a table cell's row), with offsets into its document's cleaned text.",
 )
 ReportedOut = _response_model(Reported, "ReportedOut", "A value another source reported for the same thing.")
 AnswerOut = _response_model(Answer, "AnswerOut", "The answer object, identical to `rag ask --json`.")

@@ -2,14 +2,16 @@
 → decision, each stage a module that takes the last stage's value.
 
 - `rag.question`: what the question names (years, a period, names, the noun it counts);
-- `rag.candidates`: every quantity in the retrieved sentences, with the time it is about;
+- `rag.candidates`: every quantity in the retrieved sentences, with the time it is about, and the
+  value of every table cell in a retrieved row (`rag.cells`: its table's unit applied, about the
+  year its column header names);
 - `rag.reading`: the learned span reader scores each candidate in the sentences it reads;
 - `rag.ranking`: a learned ranker scores each read candidate from the reader's scores and what a
   reader of news looks at (the kind of quantity asked for, the counted noun, the time cues), and a
   calibration fitted on validation data turns the best score into P(right);
 - `rag.decision`: the best candidate answers when P(right) reaches the threshold chosen on
   validation, else the answerer abstains with the reason; the year, period and latest-report
-  rules apply, and every answer is checked to lie inside its cited sentence.
+  rules apply, and every answer is checked to lie inside its cited sentence (or its cited cell).
 
 `rag train` fits the reader, the kind classifier, the ranker and the calibration, and reads its
 training and validation questions through this same code.

@@ -7,7 +7,7 @@ checked: on BBC validation, whose articles state no date, ruling it out cost 4.9
 a period named by two years ("between 2015 and 2018") takes a sentence naming both; among reports
 of the same figure in different sources the latest answers (the earliest for "first"/"initial"
 questions) and the others are listed under `also_reported`. Every answer passes the grounding
-check: its number lies inside its cited sentence.
+check: its number lies inside its cited sentence, and a table cell's inside its cited cell.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rag.quantities import Quantity, format_quantity, quantities_match
 from rag.question import Question, named_years
 from rag.ranking import Ranked, answer_quantity
 from rag.reading import Read
-from rag.types import Answer, Citation, Reported
+from rag.types import Answer, Citation, Reported, TableRef
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,13 @@ def answer_text(quantity: Quantity) -> str:
 
 
 def citation_of(candidate: Candidate) -> Citation:
-    """The citation of a candidate: its whole sentence, with offsets in the cleaned text."""
-    document = candidate.document
+    """The citation of a candidate: its whole sentence (a table cell's row line, with the cell's
+    table, row and column), with offsets in the cleaned text."""
+    document, cell = candidate.document, candidate.cell
+    table = None
+    if cell is not None:
+        caption = next((t.caption for t in document.tables if t.start <= cell.start < t.end), None)
+        table = TableRef(caption, cell.row, cell.column, cell.start, cell.end)
     return Citation(
         doc_id=document.doc_id,
         title=document.title,
@@ -198,6 +203,7 @@ def citation_of(candidate: Candidate) -> Citation:
         end=candidate.sentence_end,
         chunk_id=candidate.hit.chunk.chunk_id,
         score=round(candidate.hit.score, 6),
+        table=table,
     )
 
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from index.errors import LLMError
-from index.sentences import split_sentences
 from rag.answer import Answerer
-from rag.candidates import document_quantities
+from rag.candidates import Candidate, extract_candidates
+from rag.decision import citation_of
 from rag.ground import supported_numbers
 from rag.quantities import Quantity, parse_quantities, parse_quantity, quantities_match
 from rag.types import Answer, Citation, Filters, Hit
@@ -111,7 +111,8 @@ class GenerativeAnswerer:
             return _with_note(extractive, f"{note}; showing the extractive answer instead")
         cited = [hits[n - 1] for n in dict.fromkeys(numbers)] or hits
         plain = strip_markers(text)
-        _, unsupported = supported_numbers(plain, [passage_text(hit) for hit in cited])
+        passages = [passage_text(hit) for hit in cited]
+        _, unsupported = supported_numbers(plain, passages, _cell_quantities(cited))
         if unsupported:
             note = f"the generated answer mentioned {_join(unsupported)}, which no cited passage supports"
             return _with_note(extractive, f"{note}; showing the extractive answer instead")
@@ -172,19 +173,22 @@ def _by_importance(text: str) -> list[Quantity]:
 
 
 def _supporting_citations(stated: list[Quantity], cited: list[Hit]) -> list[tuple[Quantity, Citation]]:
-    """Each sentence of the cited chunks holding a stated number, with that number's mention there."""
+    """Each sentence (or table row) of the cited chunks holding a stated number, with that number's
+    mention there; a table cell's number is read in its table's unit and cites its cell."""
+    by_sentence: dict[tuple[str, int], list[Candidate]] = {}
+    for candidate in extract_candidates(cited):
+        by_sentence.setdefault((candidate.document.doc_id, candidate.sentence_start), []).append(candidate)
     found: list[tuple[Quantity, Citation]] = []
-    for hit in cited:
-        document = hit.document
-        mentions = document_quantities(document)
-        for start, end in split_sentences(document.text):
-            if start < hit.chunk.start or end > hit.chunk.end:
-                continue
-            inside = [q for q in mentions if start <= q.start and q.end <= end]
-            match = next((m for s in stated for m in inside if quantities_match(s, m)), None)
-            if match is not None and all(c.start != start or c.doc_id != document.doc_id for _, c in found):
-                found.append((match, _citation(hit, start, end)))
+    for inside in by_sentence.values():
+        match = next((c for s in stated for c in inside if quantities_match(s, c.quantity)), None)
+        if match is not None:
+            found.append((match.quantity, citation_of(match)))
     return found
+
+
+def _cell_quantities(cited: list[Hit]) -> list[Quantity]:
+    """The numbers of the table cells in the cited chunks, in their tables' units."""
+    return [c.quantity for c in extract_candidates(cited) if c.cell is not None]
 
 
 def _generative(
@@ -210,20 +214,6 @@ def _generative(
         citations=citations,
         also_reported=others,
         mode="generative",
-    )
-
-
-def _citation(hit: Hit, start: int, end: int) -> Citation:
-    document = hit.document
-    return Citation(
-        doc_id=document.doc_id,
-        title=document.title,
-        published=document.published,
-        text=document.text[start:end],
-        start=start,
-        end=end,
-        chunk_id=hit.chunk.chunk_id,
-        score=round(hit.score, 6),
     )
 
 

@@ -1,11 +1,14 @@
-"""The grounding invariant: every number we answer occurs inside a cited span."""
+"""The grounding invariant: every number we answer occurs inside a cited span; for a cited table
+cell, inside that cell ("$210 million" read from "210" under "$ millions" is the cell's number)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from index.errors import RagError
 from index.types import Document
-from rag.quantities import parse_quantities, parse_quantity, quantities_match
-from rag.types import Answer
+from rag.quantities import Quantity, parse_quantities, parse_quantity, quantities_match
+from rag.types import Answer, TableRef
 
 
 class GroundingError(RagError):
@@ -22,6 +25,8 @@ def check_grounded(answer: Answer, documents: dict[str, Document]) -> None:
         if document is None or document.text[citation.start : citation.end] != citation.text:
             continue
         inside = citation.start <= quantity.start and quantity.end <= citation.end
+        if citation.table is not None:  # a cited cell: the number lies inside that cell of the table
+            inside = inside and _inside_cell(citation.table, document, quantity)
         if inside and document.text[quantity.start : quantity.end] == quantity.text:
             stated = parse_quantity(answer.answer or "")
             if stated is not None and quantities_match(stated, quantity):
@@ -29,9 +34,22 @@ def check_grounded(answer: Answer, documents: dict[str, Document]) -> None:
     raise GroundingError(f"answer {answer.answer!r} is not found in any cited span")
 
 
-def supported_numbers(text: str, passages: list[str]) -> tuple[list[str], list[str]]:
-    """Split the quantities mentioned in text into those found in passages and those not."""
-    found = [q for passage in passages for q in parse_quantities(passage)]
+def _inside_cell(cited: TableRef, document: Document, quantity: Quantity) -> bool:
+    """True when the cited cell is a cell of the document's tables and holds the quantity's text."""
+    cell = next(
+        (c for t in document.tables for c in t.cells if (c.start, c.end) == (cited.start, cited.end)), None
+    )
+    if cell is None or (cell.row, cell.column) != (cited.row, cited.column):
+        return False
+    return cell.start <= quantity.start and quantity.end <= cell.end
+
+
+def supported_numbers(
+    text: str, passages: list[str], known: Sequence[Quantity] = ()
+) -> tuple[list[str], list[str]]:
+    """Split the quantities mentioned in text into those found in passages (or among `known`: the
+    passages' table cells, read in their tables' units) and those not."""
+    found = [*(q for passage in passages for q in parse_quantities(passage)), *known]
     supported, unsupported = [], []
     for quantity in parse_quantities(text):
         if quantity.kind in ("ordinal",) or any(quantities_match(quantity, f) for f in found):

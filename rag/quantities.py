@@ -552,6 +552,52 @@ def year_of(quantity: Quantity) -> Quantity | None:
     return Quantity(float(year), None, "year", digits, start, start + len(digits), year=year)
 
 
+# A table's unit line ("$ in millions", "(in thousands)", "in € million", "%"): its currency, scale, percent.
+_UNIT_CURRENCY = re.compile(
+    rf"(?P<sym>(?:US|U\.S\.|HK|NZ|A|C|S|R)?\$|[€£¥₸₽₹₩])|\b(?P<code>{_alt(_CODES)})\b"
+    rf"|(?i:\b(?P<w>{_CURRENCY_PHRASE}))\b"
+)
+_UNIT_SCALE = re.compile(
+    r"(?i:\b(?P<w>thousand|million|billion|trillion|mn|mln|bn|tn|trn|m|k)s?\b)|(?<![\d.,])'?000s?\b"
+)
+_SCALABLE = frozenset({"number", "year"})  # a bare figure in a cell ("2004" under "$ millions" is money)
+
+
+@dataclass(frozen=True)
+class TableUnit:
+    """What a table's unit line says of its bare figures."""
+
+    scale: float = 1.0  # "in millions": 1e6
+    currency: str | None = None  # ISO code ("$ in millions": "USD")
+    percent: bool = False  # "%", "per cent"
+
+
+def parse_table_unit(line: str | None) -> TableUnit:
+    """The currency, scale and percent a table's unit line states ("$ in millions" -> USD, 1e6)."""
+    if not line:
+        return TableUnit()
+    currency = _currency_code(_UNIT_CURRENCY.search(line))
+    scale = _UNIT_SCALE.search(line)
+    factor = _SCALES[scale.group("w").lower()] if scale and scale.group("w") else 1e3 if scale else 1.0
+    return TableUnit(factor, currency, bool(_PERCENT.search(line)) and currency is None)
+
+
+def in_table_unit(quantity: Quantity, unit: TableUnit) -> Quantity:
+    """A cell's quantity with its table's unit applied: "1,234" under "$ in millions" is $1,234 million;
+    its text and offsets stay the cell's own."""
+    end = None if quantity.value_end is None else quantity.value_end * unit.scale
+    if quantity.kind in _SCALABLE and quantity.unit is None:
+        if unit.percent:
+            return replace(quantity, kind="percent", unit="%", year=None)
+        if unit.currency is not None:
+            value = quantity.value * unit.scale
+            return replace(quantity, kind="money", unit=unit.currency, value=value, value_end=end, year=None)
+        return replace(quantity, kind="number", value=quantity.value * unit.scale, value_end=end, year=None)
+    if quantity.kind == "money" and _written_scale(quantity) == 1.0:  # "$1,234" under "$ in millions"
+        return replace(quantity, value=quantity.value * unit.scale, value_end=end)
+    return quantity
+
+
 def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:
     """Same quantity: compatible kind and unit, values equal up to rel_tol or display rounding."""
     if not _compatible(a, b):

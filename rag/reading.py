@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, span_quantities, token_set
+from rag.candidates import Candidate, span_quantities, token_set, window_quantities
 from rag.question import Question
 from rag.reader import SpanReader
 
@@ -54,8 +54,7 @@ def read_candidates(
     for rank, (key, text, window) in enumerate(zip(order, texts, scores, strict=True)):
         first = groups[key][0]
         offset = first.sentence_end - len(text)  # the window ends where its sentence ends
-        inside = span_quantities(first.document, offset, first.sentence_end)
-        mentions = [(q.start - offset, q.end - offset) for q in inside]
+        mentions = _window_mentions(first, text, offset)
         sentence_coverage = term_coverage(question.terms, first.sentence, weights)
         for candidate in groups[key]:
             own = (candidate.quantity.start - offset, candidate.quantity.end - offset)
@@ -63,6 +62,19 @@ def read_candidates(
             if span > float("-inf"):
                 reads.append(Read(candidate, span, window.null, rank, covered[key], sentence_coverage))
     return reads
+
+
+def _window_mentions(candidate: Candidate, text: str, offset: int) -> list[tuple[int, int]]:
+    """The quantity spans of a window, in window offsets: a table row's window joins its table's
+    caption to the row (not one slice of the document), so it is parsed as it reads."""
+    if candidate.cell is None:
+        inside = span_quantities(candidate.document, offset, candidate.sentence_end)
+        return [(q.start - offset, q.end - offset) for q in inside]
+    head = len(text) - (candidate.sentence_end - candidate.sentence_start)
+    own = {(q.start - candidate.sentence_start + head, q.end - candidate.sentence_start + head)
+           for q in candidate.sentence_quantities}  # fmt: skip
+    others = [(q.start, q.end) for q in window_quantities(text)]
+    return [*own, *(m for m in others if not any(m[0] < e and s < m[1] for s, e in own))]
 
 
 def term_coverage(terms: Sequence[str], text: str, idf: dict[str, float]) -> float:

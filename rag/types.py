@@ -52,8 +52,21 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class TableRef:
+    """The table cell a citation points at: its table's caption, its row and column headers, and
+    the cell's own offsets in the cleaned text (inside the cited row line)."""
+
+    caption: str | None
+    row: str
+    column: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Citation:
-    """A cited sentence: its document, its offsets in the cleaned text, and its chunk."""
+    """A cited sentence (for a table cell, its linearised row): its document, its offsets in the
+    cleaned text, its chunk, and the cell it cites (None for a sentence of text)."""
 
     doc_id: str
     title: str
@@ -63,6 +76,7 @@ class Citation:
     end: int
     chunk_id: str
     score: float
+    table: TableRef | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,65 @@ function sentenceWithMark(citation, quantity) {
   return quote;
 }
 
+// A cited table cell: its row line ("Revenue | 2004: 1,234 | 2003: 1,100") split back into the
+// row header and its cells; offsets are into the cleaned text, so the cited cell lies at
+// table.start - citation.start in the line. Null when the line does not read as such a row.
+function rowCells(citation) {
+  const text = citation.text;
+  const cited = citation.table.start - citation.start;
+  if (!text.startsWith(`${citation.table.row} | `)) return null;
+  const cells = [];
+  let at = citation.table.row.length + 3;
+  for (const part of text.slice(at).split(" | ")) {
+    const colon = part.indexOf(": ");
+    if (colon < 0) return null;
+    const start = at + colon + 2;
+    const end = at + part.length;
+    cells.push({ column: part.slice(0, colon), start, end, cited: start <= cited && cited < end });
+    at = end + 3;
+  }
+  return cells.some((cell) => cell.cited) ? cells : null;
+}
+
+// The cited cell inside its row, under its column headers, with the number in <mark>.
+function cellInRow(citation, quantity) {
+  const cells = rowCells(citation);
+  if (!cells) return sentenceWithMark(citation, quantity);
+  const figure = el("figure", "cell-table");
+  if (citation.table.caption) figure.append(el("figcaption", null, citation.table.caption));
+  const table = el("table");
+  const headers = el("tr");
+  headers.append(el("th", "corner"));
+  const row = el("tr");
+  const label = el("th", "row-header", citation.table.row);
+  label.scope = "row";
+  row.append(label);
+  for (const cell of cells) {
+    const header = el("th", cell.cited ? "cited-column" : null, cell.column);
+    header.scope = "col";
+    headers.append(header);
+    const value = citation.text.slice(cell.start, cell.end);
+    const td = el("td", cell.cited ? "cited" : null);
+    const from = quantity && cell.cited ? quantity.start - citation.start - cell.start : -1;
+    if (from >= 0 && value.slice(from, from + quantity.text.length) === quantity.text) {
+      const to = from + quantity.text.length;
+      td.append(value.slice(0, from), el("mark", null, value.slice(from, to)), value.slice(to));
+    } else {
+      td.textContent = value;
+    }
+    row.append(td);
+  }
+  table.append(el("thead"), el("tbody"));
+  table.tHead.append(headers);
+  table.tBodies[0].append(row);
+  figure.append(table);
+  return figure;
+}
+
+function citedText(citation, quantity) {
+  return citation.table ? cellInRow(citation, quantity) : sentenceWithMark(citation, quantity);
+}
+
 function sourceLine(citation) {
   const line = el("div", "source");
   line.append(el("span", "title", citation.title), el("span", "date", formatDate(citation.published)));
@@ -60,7 +119,7 @@ function sourceLine(citation) {
 
 function renderCitation(citation, quantity) {
   const item = el("li", "citation");
-  item.append(sentenceWithMark(citation, quantity), sourceLine(citation));
+  item.append(citedText(citation, quantity), sourceLine(citation));
   return item;
 }
 
@@ -88,7 +147,7 @@ function renderAlsoReported(reports) {
     const item = el("li", "report");
     const head = el("div", "report-head");
     head.append(el("span", "report-value", report.answer), el("span", "date", formatDate(report.published)));
-    item.append(head, sentenceWithMark(report.citation, report.quantity), sourceLine(report.citation));
+    item.append(head, citedText(report.citation, report.quantity), sourceLine(report.citation));
     list.append(item);
   }
   box.append(list);

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -14,8 +15,11 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from index.stores.contract import ChunkParams, WriteRequest
+from index.stores.faiss.build import update_index
 from rag.engine import Engine, EngineConfig
 from rag.settings import Settings
+from tests.tables import BERTH_FEE_QUESTION, acme_documents
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -37,11 +41,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server_url(built_index, embedder, tmp_path_factory) -> Iterator[str]:
-    """uvicorn in a background thread, serving the app over a copy of the session index."""
-    index_dir = tmp_path_factory.mktemp("browser") / "index"
-    shutil.copytree(built_index[0], index_dir)
+@contextmanager
+def serving(index_dir: Path, embedder) -> Iterator[str]:
+    """uvicorn in a background thread on 127.0.0.1, serving the app over an index: its base URL."""
     engine = Engine(EngineConfig(index_dir=index_dir, model=embedder.name), embedder=embedder)
     settings = Settings(index_dir=index_dir, model=embedder.name, api_key=None, protect_reads=False)
     port = free_port()
@@ -57,25 +59,47 @@ def server_url(built_index, embedder, tmp_path_factory) -> Iterator[str]:
             pytest.fail("uvicorn did not start within 30 s")
         time.sleep(0.05)
     assert httpx.get(f"{base_url}/health", timeout=5).json()["index_loaded"] is True
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def page(server_url) -> Iterator[object]:
-    """A Chromium page (Debian's chromium, never a downloaded one)."""
+def browser() -> Iterator[object]:
+    """Chromium (Debian's chromium, never a downloaded one), shared by the module's pages."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(server_url)
-            yield page
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def open_page(browser, url: str):
+    """A new page of the browser at url."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def server_url(built_index, embedder, tmp_path_factory) -> Iterator[str]:
+    """The app over a copy of the session index."""
+    index_dir = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(built_index[0], index_dir)
+    with serving(index_dir, embedder) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url) -> object:
+    """A Chromium page on the question page."""
+    return open_page(browser, server_url)
 
 
 def ask(page, question: str) -> None:
@@ -131,3 +155,52 @@ def test_page_shows_errors(page, artifacts_dir):
     page.screenshot(path=str(artifacts_dir / "browser-error.png"), full_page=True)
     page.fill("#published-after", "")
     page.fill("#published-before", "")
+
+
+@pytest.fixture(scope="module")
+def table_page(browser, embedder, tmp_path_factory) -> Iterator[object]:
+    """A Chromium page on the app over pages that hold tables (tests/tables.py)."""
+    index_dir = tmp_path_factory.mktemp("browser-tables") / "index"
+    update_index(index_dir, embedder, WriteRequest(files=acme_documents(), params=ChunkParams()))
+    with serving(index_dir, embedder) as base_url:
+        yield open_page(browser, base_url)
+
+
+def test_page_shows_a_cited_cell_in_its_row_under_its_headers(table_page, artifacts_dir):
+    ask(table_page, BERTH_FEE_QUESTION)
+    assert table_page.locator("#answer-value").inner_text() == "€45,000"
+    cited = table_page.locator("#result .citation").first.locator(".cell-table")
+    assert cited.locator("figcaption").inner_text() == "Harbour fees (in € thousands)"
+    assert cited.locator("thead th").all_inner_texts()[1:] == ["Fee"]
+    assert cited.locator("tbody th").inner_text() == "Berth fee"
+    assert cited.locator("td.cited mark").inner_text() == "45"
+    assert cited.locator("th.cited-column").inner_text() == "Fee"
+    table_page.screenshot(path=str(artifacts_dir / "browser-table-cell.png"), full_page=True)
+
+
+def test_page_puts_a_cell_of_a_wider_row_under_its_own_column(table_page):
+    # a row of two years, as POST /ask would cite its 2004 cell ("Operating profit | 2004: 210 | …")
+    document = next(d for d in acme_documents() if d.doc_id == "acme-results")
+    cell = next(c for c in document.tables[0].cells if (c.row, c.column) == ("Operating profit", "2004"))
+    line_start = document.text.rindex("\n", 0, cell.start) + 1
+    line_end = document.text.index("\n", cell.end)
+    citation = {"text": document.text[line_start:line_end], "start": line_start, "end": line_end,
+                "table": {"caption": document.tables[0].caption, "row": cell.row, "column": cell.column,
+                          "start": cell.start, "end": cell.end}}  # fmt: skip
+    quantity = {"text": "210", "start": cell.start, "end": cell.end}
+    shown = table_page.evaluate(
+        """([citation, quantity]) => {
+            const figure = cellInRow(citation, quantity);
+            return {headers: [...figure.querySelectorAll("thead th")].map((th) => th.textContent),
+                    cells: [...figure.querySelectorAll("tbody td")].map((td) => td.textContent),
+                    cited: figure.querySelector("td.cited mark").textContent,
+                    column: figure.querySelector("th.cited-column").textContent};
+        }""",
+        [citation, quantity],
+    )
+    assert shown == {
+        "headers": ["", "2004", "2003"],
+        "cells": ["210", "180"],
+        "cited": "210",
+        "column": "2004",
+    }

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from index.stores.contract import ChunkParams, WriteRequest
+from index.stores.faiss.build import update_index
 from rag.engine import Engine, EngineConfig
 from rag.generate import GenerativeAnswerer, LLMConfig, chat_url, cited_numbers, strip_markers
+from tests.tables import acme_documents
 
 QUESTION = "How much did China earmark in loans for capacity cooperation?"
 FUND_DOC = "002_158f33fd42f0f3d5"
@@ -227,3 +230,29 @@ def test_rag_settings_reach_the_engine_of_the_api_and_the_cli(tmp_path):
     assert config.llm is not None and config.llm.url == "http://127.0.0.1:9/v1" and config.llm.model == "m"
     assert config.fusion == "weighted" and config.index_dir == tmp_path
     assert engine_config(Settings(index_dir=tmp_path)).llm is None
+
+
+@pytest.fixture(scope="module")
+def table_engine(embedder, tmp_path_factory) -> Engine:
+    """An engine over pages that hold tables (tests/tables.py)."""
+    index_dir = tmp_path_factory.mktemp("generate-tables")
+    update_index(index_dir, embedder, WriteRequest(files=acme_documents(), params=ChunkParams()))
+    return Engine(EngineConfig(index_dir=index_dir, model=embedder.name), embedder=embedder)
+
+
+def reads_the_table(body: dict) -> tuple[int, dict]:
+    """Answers from the results table in the table's unit: "210" under "$ millions"."""
+    number = _passage_with(body["messages"][-1]["content"], "Operating profit | 2004: 210")
+    if number is None:
+        return 200, _completion("The passages do not say.")
+    return 200, _completion(f"Acme's operating profit in 2004 was $210 million [{number}].")
+
+
+def test_a_generated_number_read_from_a_table_cell_cites_the_cell(table_engine):
+    with chat_server(reads_the_table) as (url, _):
+        answer = _ask(table_engine, url, "What was Acme's operating profit in 2004?", keep_abstentions=False)
+    assert answer.mode == "generative" and "$210 million" in answer.answer, answer.reason
+    cell = next(c for c in answer.citations if c.table is not None)
+    assert (cell.table.row, cell.table.column) == ("Operating profit", "2004")
+    assert answer.quantity.value == 210e6 and answer.quantity.text == "210"
+    assert cell.table.start <= answer.quantity.start and answer.quantity.end <= cell.table.end

@@ -29,9 +29,10 @@ from index.ingest import document_from_text
 from index.lock import IndexLock
 from index.stores import ChunkParams, StoreLocation, open_store, update_store
 from index.stores.contract import Manifest, Store
-from index.types import Chunk
+from index.types import Chunk, TableCell
 from rag.retrieve import Retriever
 from rag.types import Filters
+from tests.tables import acme_documents
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FUND_Q = "how big is the capacity fund?"
@@ -436,3 +437,11 @@ def test_a_documents_tables_come_back_from_the_store_as_ingested(tmp_path, backe
     assert stored == document
     cell = stored.tables[0].cells[2]
     assert (cell.row, cell.column, stored.text[cell.start : cell.end]) == ("Operating profit", "2004", "210")
+
+
+def test_a_documents_tables_come_back_as_tables(built, embedder):
+    location, _ = built
+    results = acme_documents()[0]
+    update_store(location, embedder, upserts=[results])
+    again = open_store(location).documents[results.doc_id]
+    assert again.tables == results.tables and isinstance(again.tables[0].cells[0], TableCell)

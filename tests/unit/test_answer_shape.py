@@ -13,18 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from api.schemas import AnswerOut, CitationOut, QuantityOut, ReportedOut
+from api.schemas import AnswerOut, CitationOut, QuantityOut, ReportedOut, TableRefOut
 from rag.quantities import Quantity, parse_quantity
 from rag.serialize import QUANTITY_FIELDS, answer_to_dict, public_fields
-from rag.types import Answer, Citation, Reported
+from rag.types import Answer, Citation, Reported, TableRef
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = [(Answer, AnswerOut), (Citation, CitationOut), (Reported, ReportedOut), (Quantity, QuantityOut)]
+MODELS = [
+    (Answer, AnswerOut),
+    (Citation, CitationOut),
+    (Reported, ReportedOut),
+    (Quantity, QuantityOut),
+    (TableRef, TableRefOut),
+]
 # where each shape is written: its dataclass; for a Quantity, the JSON's choice of its fields
 DEFINED_AT = {
     "Answer": ("rag/types.py", "Answer"),
     "Citation": ("rag/types.py", "Citation"),
     "Reported": ("rag/types.py", "Reported"),
+    "TableRef": ("rag/types.py", "TableRef"),
     "Quantity": ("rag/serialize.py", "literal"),
 }
 
@@ -35,7 +42,8 @@ def sample_answer() -> Answer:
     earlier = parse_quantity("$10 billion")
     assert quantity is not None and earlier is not None
     first = Citation("002_a", "Loans", "2017-05-13", "China earmarked $15 billion.", 10, 38, "002_a:0", 0.91)
-    second = Citation("004_b", "Fund", None, "A fund of $10 billion.", 0, 22, "004_b:1", 0.5)
+    cell = TableRef("Fund results ($ billions)", "Fund", "2016", 10, 12)
+    second = Citation("004_b", "Fund", None, "Fund | 2016: 10", 0, 15, "004_b:1", 0.5, cell)
     return Answer("How much?", "$15 billion", quantity, False, None, [first, second],
                   [Reported("$10 billion", earlier, "2016-01-01", second)], "extractive", 0.8)  # fmt: skip
 
@@ -47,7 +55,7 @@ def test_each_response_model_has_the_dataclass_fields_in_their_order(shape, mode
 
 
 def test_every_dataclass_field_is_shown_except_the_quantity_parsers_working_fields():
-    for shape in (Answer, Citation, Reported):
+    for shape in (Answer, Citation, Reported, TableRef):
         assert public_fields(shape) == tuple(field.name for field in fields(shape))
     working = {field.name for field in fields(Quantity)} - set(QUANTITY_FIELDS)
     assert set(QUANTITY_FIELDS) <= {field.name for field in fields(Quantity)}
@@ -65,6 +73,9 @@ def test_the_json_nests_the_same_fields_and_the_api_model_reads_it_back_unchange
         CitationOut.model_fields
     )
     assert written["citations"][1]["published"] is None and reported["quantity"]["value"] == 10e9
+    assert written["citations"][0]["table"] is None
+    assert list(written["citations"][1]["table"]) == list(public_fields(TableRef))
+    assert written["citations"][1]["table"]["row"] == "Fund"
     assert AnswerOut.model_validate(written).model_dump(mode="json") == written
 
 
@@ -110,5 +121,5 @@ def test_the_api_schema_keeps_the_model_names():
     from rag.settings import Settings
 
     schemas = create_app(Settings(index_dir=ROOT / "unused")).openapi()["components"]["schemas"]
-    assert {"AnswerOut", "CitationOut", "ReportedOut", "QuantityOut"} <= set(schemas)
+    assert {"AnswerOut", "CitationOut", "ReportedOut", "QuantityOut", "TableRefOut"} <= set(schemas)
     assert schemas["AnswerOut"]["required"] == list(public_fields(Answer))

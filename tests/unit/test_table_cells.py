@@ -1,0 +1,156 @@
+"""Table cells as candidates: the unit line applied by the one parser, row lines as sentences,
+header years as the cells' years, and the grounding of a cited cell."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from index.types import Chunk, Document, Table, document_from_record
+from rag.candidates import Candidate, extract_candidates
+from rag.decision import answer_text, citation_of
+from rag.ground import GroundingError, check_grounded
+from rag.quantities import in_table_unit, parse_quantity, parse_table_unit, quantities_match
+from rag.types import Answer, Hit
+from tests.tables import ACME_RESULTS, acme_documents, linearise
+
+RESULTS = acme_documents()[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "scale", "currency", "percent"),
+    [
+        ("$ millions", 1e6, "USD", False),
+        ("$ in millions", 1e6, "USD", False),
+        ("(in thousands)", 1e3, None, False),
+        ("in € million", 1e6, "EUR", False),
+        ("RMB billion", 1e9, "CNY", False),
+        ("%", 1.0, None, True),
+        (None, 1.0, None, False),
+    ],
+)
+def test_a_unit_line_states_its_scale_currency_and_percent(line, scale, currency, percent):
+    unit = parse_table_unit(line)
+    assert (unit.scale, unit.currency, unit.percent) == (scale, currency, percent)
+
+
+@pytest.mark.parametrize(
+    ("cell", "line", "expected"),
+    [
+        ("1,234", "$ in millions", "$1,234 million"),
+        ("$1,234", "$ in millions", "$1,234 million"),
+        ("1,234", "(in thousands)", "1,234,000"),
+        ("12.5", "%", "12.5%"),
+        ("1,234", None, "1,234"),
+    ],
+)
+def test_a_bare_cell_number_takes_its_tables_unit(cell, line, expected):
+    scaled = in_table_unit(parse_quantity(cell), parse_table_unit(line))
+    gold = parse_quantity(expected)
+    assert scaled.text == cell and quantities_match(scaled, gold), (scaled, gold)
+
+
+def test_linearise_puts_every_cell_at_its_value_text():
+    text, table = linearise(
+        ACME_RESULTS["caption"], None, ACME_RESULTS["columns"], ACME_RESULTS["rows"], at=5
+    )
+    padded = "." * 5 + text
+    assert text.splitlines() == [
+        "Group results ($ millions)",
+        "Revenue | 2004: 1,234 | 2003: 1,100",
+        "Operating profit | 2004: 210 | 2003: 180",
+    ]
+    assert [padded[c.start : c.end] for c in table.cells] == ["1,234", "1,100", "210", "180"]
+    assert (table.start, table.end) == (5, 5 + len(text))
+
+
+def table_candidates(document: Document = RESULTS) -> list[Candidate]:
+    """The candidates of a whole document retrieved as one chunk."""
+    chunk = Chunk(document.doc_id, f"{document.doc_id}#0", document.text, 0, len(document.text), 100)
+    return extract_candidates([Hit(chunk, document, 1.0, 0)])
+
+
+def test_each_value_cell_is_a_candidate_and_the_labels_and_header_years_are_not():
+    cells = [c for c in table_candidates() if c.cell is not None]
+    assert [(c.cell.row, c.cell.column, c.quantity.text) for c in cells] == [
+        ("Revenue", "2004", "1,234"),
+        ("Revenue", "2003", "1,100"),
+        ("Operating profit", "2004", "210"),
+        ("Operating profit", "2003", "180"),
+    ]
+    table = RESULTS.tables[0]
+    inside = [c for c in table_candidates() if table.start <= c.quantity.start < table.end]
+    assert inside and all(c.cell is not None for c in inside)  # no "2004" header, nothing of the caption
+
+
+def test_a_cells_sentence_is_its_row_line_and_it_is_read_with_the_caption():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    assert profit.sentence == "Operating profit | 2004: 210 | 2003: 180"
+    context = profit.context()
+    assert context.endswith("\nGroup results ($ millions)\nOperating profit | 2004: 210 | 2003: 180")
+    assert "Acme said demand" in context  # the sentence before the table says whose results these are
+
+
+def test_a_cell_is_money_in_its_tables_unit_and_about_its_column_year():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    assert answer_text(profit.quantity) == "$210 million" and profit.quantity.kind == "money"
+    assert profit.about.year == 2004 and profit.about.basis == "explicit"
+    earlier = next(c for c in table_candidates() if c.quantity.text == "1,100")
+    assert earlier.about.year == 2003 and quantities_match(earlier.quantity, parse_quantity("$1.1 billion"))
+
+
+def test_text_sentences_beside_the_table_keep_their_candidates():
+    staff = next(c for c in table_candidates() if c.quantity.text == "4,500 people")
+    assert staff.cell is None and staff.sentence == "The company employs 4,500 people."
+
+
+def test_a_table_read_back_from_json_records_is_a_table_again():
+    from dataclasses import asdict
+
+    again = document_from_record(asdict(RESULTS))
+    assert isinstance(again.tables[0], Table) and again.tables == RESULTS.tables
+
+
+def cell_answer(candidate: Candidate, stated: str | None = None) -> Answer:
+    quantity = candidate.quantity
+    return Answer("What was Acme's operating profit in 2004?", stated or answer_text(quantity), quantity,
+                  False, None, [citation_of(candidate)])  # fmt: skip
+
+
+def test_a_cited_cell_names_its_table_row_and_column_and_grounds_the_scaled_number():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    answer = cell_answer(profit)
+    cited = answer.citations[0].table
+    assert cited is not None and (cited.caption, cited.row, cited.column) == (
+        "Group results ($ millions)",
+        "Operating profit",
+        "2004",
+    )
+    assert RESULTS.text[cited.start : cited.end] == "210"
+    check_grounded(answer, {RESULTS.doc_id: RESULTS})  # "$210 million" is the cell's "210"
+    check_grounded(cell_answer(profit, "$210m"), {RESULTS.doc_id: RESULTS})
+
+
+def test_a_number_outside_its_cited_cell_is_refused():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    other = next(c for c in table_candidates() if c.quantity.text == "180")
+    # the row line holds 180 too, but the citation names the 2004 cell
+    moved = replace(cell_answer(other), citations=cell_answer(profit).citations)
+    with pytest.raises(GroundingError, match="not found in any cited span"):
+        check_grounded(moved, {RESULTS.doc_id: RESULTS})
+
+
+def test_a_cited_cell_that_is_not_a_cell_of_the_document_is_refused():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    answer = cell_answer(profit)
+    citation = answer.citations[0]
+    renamed = replace(citation, table=replace(citation.table, column="2003"))
+    with pytest.raises(GroundingError):
+        check_grounded(replace(answer, citations=[renamed]), {RESULTS.doc_id: RESULTS})
+
+
+def test_an_unscaled_figure_stated_for_a_scaled_cell_is_refused():
+    profit = next(c for c in table_candidates() if c.quantity.text == "210")
+    with pytest.raises(GroundingError):
+        check_grounded(cell_answer(profit, "$210"), {RESULTS.doc_id: RESULTS})

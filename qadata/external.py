@@ -71,12 +71,18 @@ class _Group:
 
 
 def load_external(
-    name: DatasetName, path: Path, limit: int | None = None, split: Split | None = None
+    name: DatasetName,
+    path: Path,
+    limit: int | None = None,
+    split: Split | None = None,
+    *,
+    tables: bool = True,
 ) -> ExternalSet:
     """Read a dataset file and turn it into an ExternalSet of at most `limit` questions.
 
     With `split`, only the questions of that split are asked (`qadata.splits` decides it by article
-    title or context id), over every document of the file: retrieval stays open over all of them."""
+    title or context id), over every document of the file: retrieval stays open over all of them.
+    `tables=False` leaves TAT-QA's tables out of its documents (their text paragraphs only)."""
     if name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
     if limit is not None and limit < 1:
@@ -93,7 +99,7 @@ def load_external(
     if not any(group.items for group in groups):
         raise InputError(f"{path} holds no {name} question whose gold answer carries a number")
     chosen, items = _select(groups, limit)
-    documents = _documents(chosen)
+    documents = _documents(chosen, tables)
     kept = {document.doc_id for document in documents}
     return ExternalSet(name, documents, tuple(i for i in items if set(i.sources) <= kept))
 
@@ -149,7 +155,7 @@ def bbc_items(path: Path) -> list[EvalItem]:
     return load_eval_set(path, ignore=("sentence",))
 
 
-def _documents(groups: list[_Group]) -> tuple[Document, ...]:
+def _documents(groups: list[_Group], tables: bool = True) -> tuple[Document, ...]:
     """Clean each group's text as ingest would; a text cleaning leaves empty is left out."""
     documents = []
     for group in groups:
@@ -157,7 +163,7 @@ def _documents(groups: list[_Group]) -> tuple[Document, ...]:
             document = document_from_text(group.raw_id, group.text, title=group.title)
         except UnsupportedFileError:
             continue
-        documents.append(with_table(document, group.table) if group.table else document)
+        documents.append(with_table(document, group.table) if tables and group.table else document)
     return tuple(documents)
 
 

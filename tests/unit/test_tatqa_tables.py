@@ -55,3 +55,9 @@ def test_questions_are_tagged_by_where_the_answer_is(tmp_path: Path) -> None:
         ("q2", "1,234 thousand", "from-table"),
         ("q3", "180 thousand", "from-table-text"),
     ]
+
+
+def test_training_can_read_a_context_without_its_table(tmp_path: Path) -> None:
+    [document] = load_external("tatqa", write_context(tmp_path), tables=False).documents
+    assert document.tables == () and "Operating profit |" not in document.text
+    assert document.text.startswith("Net bookings decreased by $539 million")

@@ -80,6 +80,13 @@ def evaluate(
         ),
     ] = None,
     gate: GateOption = None,
+    within_sources: Annotated[
+        bool,
+        typer.Option(
+            "--within-sources",
+            help="Ask each dataset question within its own source documents (filters.doc_ids)",
+        ),
+    ] = False,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="Write the risk-coverage curve as an SVG here", show_default=False),
@@ -88,14 +95,14 @@ def evaluate(
     """Score numeric answers, citations, abstentions, retrieval and latency against gold answers."""
     from eval.gate import DEFAULT_THRESHOLDS, load_thresholds
 
-    _check_options(dataset, dataset_file, questions, compare, split)
+    _check_options(dataset, dataset_file, questions, compare, split, within_sources)
     settings = settings_with(index_dir=index_dir, top_k=k)
     limits = load_thresholds(thresholds or DEFAULT_THRESHOLDS)
     if compare:
         _compare(questions, settings, json_out)
         return
     if dataset is not None:
-        report = _run_dataset(dataset, dataset_file, limit, settings, split)
+        report = _run_dataset(dataset, dataset_file, limit, settings, split, within_sources)
     else:
         report = _run_questions(questions, settings)
     if plot is not None:
@@ -107,11 +114,18 @@ def evaluate(
 
 
 def _check_options(
-    dataset: str | None, dataset_file: Path | None, questions: Path | None, compare: bool, split: str | None
+    dataset: str | None,
+    dataset_file: Path | None,
+    questions: Path | None,
+    compare: bool,
+    split: str | None,
+    within_sources: bool = False,
 ) -> None:
     from index.errors import InputError
     from qadata.splits import SPLITS
 
+    if within_sources and dataset is None:
+        raise InputError("--within-sources goes with --dataset")
     if split is not None and (dataset is None or split not in SPLITS):
         raise InputError(f"--split takes one of {', '.join(SPLITS)} and goes with --dataset")
 
@@ -171,7 +185,12 @@ def _eval_set_parts(
 
 
 def _run_dataset(
-    name: str, path: Path | None, limit: int | None, settings: Settings, split: str | None = None
+    name: str,
+    path: Path | None,
+    limit: int | None,
+    settings: Settings,
+    split: str | None = None,
+    within_sources: bool = False,
 ) -> EvalReport:
     from eval.runner import run_external
     from index.errors import InputError
@@ -196,7 +215,8 @@ def _run_dataset(
             k=settings.top_k,
             on_embed=lambda done, total: bar.update(embedding, completed=done, total=total),
             progress=lambda done, _: bar.update(asking, completed=done),
-            label=f"{name}{f' {split}' if split else ''}",
+            label=f"{name}{f' {split}' if split else ''}{' within sources' if within_sources else ''}",
+            within_sources=within_sources,
         )
     console.print(
         f"indexed {built.documents} documents ({built.chunks} chunks) in {built.seconds:.1f} s",

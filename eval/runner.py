@@ -15,7 +15,7 @@ from qadata.external import ExternalSet
 from qadata.questions import EvalItem
 from rag.engine import Engine, EngineConfig
 from rag.retrieve import Fusion
-from rag.types import RetrievalMode
+from rag.types import Filters, RetrievalMode
 
 Progress = Callable[[int, int], None]  # (questions done, questions in all)
 WARM_UP_QUESTION = "How big is it?"  # asked once before timing, so model start-up is not a question's latency
@@ -68,15 +68,20 @@ def run_eval(
     k: int = 5,
     label: str | None = None,
     progress: Progress | None = None,
+    within_sources: bool = False,
 ) -> EvalReport:
-    """Ask every question (timing `ask`), retrieve its top k, and score both."""
+    """Ask every question (timing `ask`), retrieve its top k, and score both.
+
+    `within_sources` asks each question within its own source documents (`filters.doc_ids`), as
+    TAT-QA's questions, each about one report, assume."""
     engine.ask(WARM_UP_QUESTION, k=k)
     results = []
     for done, item in enumerate(items, start=1):
+        filters = Filters(doc_ids=frozenset(item.sources)) if within_sources and item.sources else None
         started = time.perf_counter()
-        answer, reading = engine.ask_and_read(item.question, k=k)
+        answer, reading = engine.ask_and_read(item.question, k=k, filters=filters)
         latency_ms = (time.perf_counter() - started) * 1000
-        retrieved = [hit.document.doc_id for hit in engine.search(item.question, k=k)]
+        retrieved = [hit.document.doc_id for hit in engine.search(item.question, k=k, filters=filters)]
         best = reading.best if reading is not None else None
         found = (best.probability, reading.answer_quantity(best)) if best and reading else None
         results.append(score_question(item, answer, retrieved, latency_ms, found))
@@ -113,6 +118,7 @@ def run_external(
     on_embed: Progress | None = None,
     progress: Progress | None = None,
     label: str | None = None,
+    within_sources: bool = False,
 ) -> tuple[EvalReport, BuildReport]:
     """Index a dataset's documents in a temporary folder, then run its questions there."""
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
@@ -128,4 +134,7 @@ def run_external(
         # a dataset gets its own FAISS index in the temporary folder, whatever store RAG_STORE names
         engine = Engine(replace(config, index_dir=index_dir, model=embedder.name, store="faiss"), embedder)
         label = label or f"{dataset.name} {describe(engine.config)}"
-        return run_eval(engine, dataset.items, k=k, label=label, progress=progress), built
+        report = run_eval(
+            engine, dataset.items, k=k, label=label, progress=progress, within_sources=within_sources
+        )
+        return report, built

@@ -283,6 +283,7 @@ def test_rag_eval_compare_reports_every_configuration(built_index, tmp_path):
         (("--dataset", "quac", str(SQUAD_SLICE)), "unknown dataset 'quac'"),
         (("--dataset", "squad"), "needs the dataset file"),
         (("--split", "validation"), "goes with --dataset"),
+        (("--within-sources",), "--within-sources goes with --dataset"),
         (("--dataset", "squad", str(SQUAD_SLICE), "--split", "dev"), "--split takes one of"),
     ],
 )
@@ -369,6 +370,15 @@ def test_rag_eval_runs_a_squad_slice_end_to_end(embedder, tmp_path):
     assert written["metrics"]["questions"] == 8 and written["gate"] is False
     assert written["metrics"]["recall_at_k"] == 1.0  # two documents, five passages retrieved
     print(written["metrics"])
+
+
+def test_within_sources_asks_each_question_within_its_own_documents(embedder, tmp_path):
+    out = tmp_path / "squad.json"
+    result = _invoke("--dataset", "squad", str(SQUAD_SLICE), "--within-sources", "--json", str(out))
+    assert result.exit_code == 0, result.output
+    results = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert results and all(set(r["retrieved"]) <= set(r["sources"]) for r in results)
+    assert {d for r in results for d in r["retrieved"]} == {s for r in results for s in r["sources"]}
 
 
 # --- coverage, risk and splits --------------------------------------------------------------------

@@ -1,77 +1,86 @@
-"""PDF reading with PyMuPDF: a page's text blocks in reading order, its ruled tables as tables.
+"""PDF reading with pdfplumber: a page's text lines grouped into paragraphs, its ruled tables as tables.
 
-PyMuPDF (below 2.0, whose layout model is slower and misreads cells) was chosen over pdfplumber
-and pypdf by measurement (docs/benchmarks.md, "PDF ingest"): the same text, every table cell read
-exactly, and the speed. It is imported here only, so the rest of the package does not pay for it.
+pdfplumber (MIT, on pdfminer.six) was chosen by licence and measurement (docs/benchmarks.md,
+"PDF ingest"): every table cell read exactly and the same text as PyMuPDF, which is AGPL-3.0 and
+so cannot ship with this MIT project. It is imported here only, so the rest of the package does not
+pay for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from index.errors import UnsupportedFileError
 from index.tables import LinearTable, leading_header_rows, linearise, make_table
 
 MIN_TEXT_CHARS = 20  # less text than this in the whole file means there is no text layer
+PARAGRAPH_GAP = 0.8  # a gap above a line taller than this share of the line's height starts a paragraph
+ENCRYPTED = "PDF is encrypted; decrypt it first (e.g. qpdf --decrypt)"
+Box = tuple[float, float, float, float]
 
 
 def read_pdf(data: bytes, name: str) -> tuple[str, list[LinearTable]]:
     """Return a PDF's text, each table written as its linearised lines, and the tables."""
-    document = _open(data, name)
-    repaired = bool(document.is_repaired)
     paragraphs: list[str] = []
     tables: list[LinearTable] = []
-    try:
-        for page in document:
+    with _open(data, name) as pdf, _corrupt_as(name, "PDF is corrupt and cannot be read"):
+        if not pdf.pages:
+            raise UnsupportedFileError(name, "PDF is corrupt: it has no pages")
+        for page in pdf.pages:
             _read_page(page, paragraphs, tables)
-    except RuntimeError as exc:  # a damaged page stream
-        raise UnsupportedFileError(name, f"PDF is corrupt and cannot be read: {exc}") from exc
-    finally:
-        document.close()
+            page.close()  # drop the page's cached layout objects as we go
     text = "\n\n".join(paragraphs)
     if len(text.strip()) < MIN_TEXT_CHARS:
-        if repaired:
-            raise UnsupportedFileError(name, "PDF is corrupt: no readable text in it")
         raise UnsupportedFileError(name, "PDF has no text layer; it needs OCR (e.g. ocrmypdf) first")
     return text, tables
 
 
-def _open(data: bytes, name: str) -> Any:
+@contextmanager
+def _open(data: bytes, name: str) -> Iterator[Any]:
     """Open PDF bytes, refusing a corrupt or encrypted file with a one-line reason."""
     try:
-        import pymupdf
+        import pdfplumber
     except ImportError as exc:
-        raise UnsupportedFileError(name, "reading PDF needs PyMuPDF: pip install 'pymupdf<2'") from exc
-    getattr(pymupdf, "no_recommend_layout", lambda: None)()  # it would print to stdout
-    pymupdf.TOOLS.mupdf_display_errors(False)  # MuPDF's own stderr lines; our message says it
+        raise UnsupportedFileError(name, "reading PDF needs pdfplumber: pip install pdfplumber") from exc
+    with _corrupt_as(name, "PDF is corrupt and cannot be opened"):
+        pdf = pdfplumber.open(io.BytesIO(data))
     try:
-        document = pymupdf.open(stream=data, filetype="pdf")
-    except (RuntimeError, ValueError) as exc:  # pymupdf.FileDataError is a RuntimeError
-        raise UnsupportedFileError(name, f"PDF is corrupt and cannot be opened: {exc}") from exc
-    if document.needs_pass or document.is_encrypted:
-        document.close()
-        raise UnsupportedFileError(name, "PDF is encrypted; decrypt it first (e.g. qpdf --decrypt)")
-    if document.page_count == 0:
-        document.close()
-        raise UnsupportedFileError(name, "PDF is corrupt: it has no pages")
-    return document
+        yield pdf
+    finally:
+        pdf.close()
+
+
+@contextmanager
+def _corrupt_as(name: str, reason: str) -> Iterator[None]:
+    """Turn pdfminer's errors into a one-line UnsupportedFileError (encrypted or corrupt)."""
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.psparser import PSException
+    from pdfplumber.utils.exceptions import PdfminerException
+
+    # pdfminer raises its own errors and, on some damaged files, plain Python ones
+    try:
+        yield
+    except (PdfminerException, PSException, ValueError, KeyError, TypeError, AssertionError) as exc:
+        cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
+            raise UnsupportedFileError(name, ENCRYPTED) from exc
+        detail = " ".join(f"{type(cause).__name__}: {cause}".split())
+        raise UnsupportedFileError(name, f"{reason}: {detail}") from exc
 
 
 def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> None:
-    """Append a page's text blocks and tables in reading order (top to bottom)."""
+    """Append a page's paragraphs and tables in reading order (top to bottom)."""
     # only ruled tables are read as tables; a page without vector graphics has none to find
-    found = page.find_tables().tables if page.get_cdrawings() else []
-    boxes = [table.bbox for table in found]
+    found = page.find_tables() if page.lines or page.rects or page.curves else []
+    boxes: list[Box] = [table.bbox for table in found]
     items: list[tuple[float, float, str | LinearTable]] = []
-    for x0, y0, x1, y1, text, _, kind in page.get_text("blocks", sort=True):
-        if kind != 0 or _inside_any((x0 + x1) / 2, (y0 + y1) / 2, boxes):
-            continue
-        block = join_lines(line.strip() for line in text.split("\n") if line.strip())
-        if block:
-            items.append((y0, x0, block))
+    for top, x0, block in _paragraphs(page, boxes):
+        items.append((top, x0, block))
     for table, box in zip(found, boxes, strict=True):
-        rows = [[cell or "" for cell in row] for row in table.extract()]
+        rows = [[" ".join((cell or "").split()) for cell in row] for row in table.extract()]
         parsed = make_table(rows, leading_header_rows(rows)) if rows else None
         if parsed is not None:
             items.append((box[1], box[0], linearise(parsed)))
@@ -81,6 +90,34 @@ def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> N
         else:
             tables.append(item)
             paragraphs.append("\n".join(item.lines))
+
+
+def _paragraphs(page: Any, boxes: list[Box]) -> list[tuple[float, float, str]]:
+    """Group a page's text lines outside the tables into paragraphs by the gaps between them."""
+    groups: list[list[dict[str, Any]]] = []
+    for line in page.extract_text_lines(return_chars=False):
+        middle = ((line["x0"] + line["x1"]) / 2, (line["top"] + line["bottom"]) / 2)
+        if not line["text"].strip() or _inside_any(*middle, boxes):
+            continue
+        last = groups[-1][-1] if groups else None
+        height = max(line["bottom"] - line["top"], 1.0)
+        if last is not None and line["top"] - last["bottom"] <= PARAGRAPH_GAP * height:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return [
+        (
+            group[0]["top"],
+            min(line["x0"] for line in group),
+            join_lines(line["text"].strip() for line in group),
+        )
+        for group in groups
+    ]
+
+
+def _join(group: list[dict[str, Any]]) -> str:
+    """Join one paragraph's text lines."""
+    return join_lines(line["text"].strip() for line in group)
 
 
 def join_lines(lines: Iterable[str]) -> str:
@@ -95,6 +132,6 @@ def join_lines(lines: Iterable[str]) -> str:
     return " ".join(parts)
 
 
-def _inside_any(x: float, y: float, boxes: list[tuple[float, float, float, float]]) -> bool:
+def _inside_any(x: float, y: float, boxes: list[Box]) -> bool:
     """Tell whether a point lies inside any of the boxes."""
     return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)

@@ -43,7 +43,7 @@ def run_rag(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def table_folder(tmp_path_factory) -> Path:
-    pytest.importorskip("pymupdf", reason="PDF ingest needs PyMuPDF (a dependency): pip install 'pymupdf<2'")
+    pytest.importorskip("pdfplumber", reason="PDF ingest needs pdfplumber: pip install 'pdfplumber<0.12'")
     folder = tmp_path_factory.mktemp("tables")
     (folder / "budget.html").write_text(BUDGET_HTML, encoding="utf-8")
     (folder / "harvest.md").write_text(HARVEST_MD, encoding="utf-8")

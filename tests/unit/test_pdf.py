@@ -1,4 +1,4 @@
-"""PDF ingest with PyMuPDF on the PDFs tests/fixtures/pdf/make_pdfs.py writes: text, tables, bad files."""
+"""PDF ingest with pdfplumber on the PDFs tests/fixtures/pdf/make_pdfs.py writes: text, tables, bad files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from index.errors import UnsupportedFileError
 from index.ingest import load_document, load_documents
 from index.pdf import join_lines
 
-pytest.importorskip("pymupdf", reason="PDF ingest needs PyMuPDF (a dependency): pip install 'pymupdf<2'")
+pytest.importorskip("pdfplumber", reason="PDF ingest needs pdfplumber: pip install 'pdfplumber<0.12'")
 
 PDFS = Path(__file__).resolve().parents[1] / "fixtures" / "pdf"
 

@@ -1,4 +1,4 @@
-"""PDF reading with pdfplumber: a page's text lines grouped into paragraphs, its ruled tables as tables.
+"""PDF reading with pdfplumber: a page's paragraphs in reading order, its ruled tables as tables.
 
 pdfplumber (MIT, on pdfminer.six) was chosen by licence and measurement (docs/benchmarks.md,
 "PDF ingest"): every table cell read exactly and the same text as PyMuPDF, which is AGPL-3.0 and
@@ -17,7 +17,6 @@ from index.errors import UnsupportedFileError
 from index.tables import LinearTable, leading_header_rows, linearise, make_table
 
 MIN_TEXT_CHARS = 20  # less text than this in the whole file means there is no text layer
-PARAGRAPH_GAP = 0.8  # a gap above a line taller than this share of the line's height starts a paragraph
 ENCRYPTED = "PDF is encrypted; decrypt it first (e.g. qpdf --decrypt)"
 Box = tuple[float, float, float, float]
 
@@ -30,7 +29,7 @@ def read_pdf(data: bytes, name: str) -> tuple[str, list[LinearTable]]:
         if not pdf.pages:
             raise UnsupportedFileError(name, "PDF is corrupt: it has no pages")
         for page in pdf.pages:
-            _read_page(page, paragraphs, tables)
+            _read_page(pdf, page, paragraphs, tables)
             page.close()  # drop the page's cached layout objects as we go
     text = "\n\n".join(paragraphs)
     if len(text.strip()) < MIN_TEXT_CHARS:
@@ -71,14 +70,17 @@ def _corrupt_as(name: str, reason: str) -> Iterator[None]:
         raise UnsupportedFileError(name, f"{reason}: {detail}") from exc
 
 
-def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> None:
+def _read_page(pdf: Any, page: Any, paragraphs: list[str], tables: list[LinearTable]) -> None:
     """Append a page's paragraphs and tables in reading order (top to bottom)."""
-    # only ruled tables are read as tables; a page without vector graphics has none to find
-    found = page.find_tables() if page.lines or page.rects or page.curves else []
+    from pdfminer.layout import LTCurve, LTFigure
+
+    layout = _layout(pdf, page)
+    # only ruled tables are read as tables; a page without vector graphics has none to find, and
+    # pdfplumber's own page objects (2.5 times slower than pdfminer's layout) are built only then
+    graphics = any(isinstance(item, LTCurve | LTFigure) for item in layout)  # rects and lines are curves
+    found = page.find_tables() if graphics else []
     boxes: list[Box] = [table.bbox for table in found]
-    items: list[tuple[float, float, str | LinearTable]] = []
-    for top, x0, block in _paragraphs(page, boxes):
-        items.append((top, x0, block))
+    items: list[tuple[float, float, str | LinearTable]] = _paragraphs(layout, boxes)
     for table, box in zip(found, boxes, strict=True):
         rows = [[" ".join((cell or "").split()) for cell in row] for row in table.extract()]
         parsed = make_table(rows, leading_header_rows(rows)) if rows else None
@@ -92,32 +94,34 @@ def _read_page(page: Any, paragraphs: list[str], tables: list[LinearTable]) -> N
             paragraphs.append("\n".join(item.lines))
 
 
-def _paragraphs(page: Any, boxes: list[Box]) -> list[tuple[float, float, str]]:
-    """Group a page's text lines outside the tables into paragraphs by the gaps between them."""
-    groups: list[list[dict[str, Any]]] = []
-    for line in page.extract_text_lines(return_chars=False):
-        middle = ((line["x0"] + line["x1"]) / 2, (line["top"] + line["bottom"]) / 2)
-        if not line["text"].strip() or _inside_any(*middle, boxes):
+def _layout(pdf: Any, page: Any) -> Any:
+    """Return pdfminer's layout of a page: text boxes (paragraphs) of lines, and the graphics."""
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfinterp import PDFPageInterpreter
+
+    device = PDFPageAggregator(pdf.rsrcmgr, laparams=LAParams())
+    PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
+    return device.get_result()
+
+
+def _paragraphs(layout: Any, boxes: list[Box]) -> list[tuple[float, float, str | LinearTable]]:
+    """Return the page's text boxes as paragraphs (top, left, text), less the lines inside tables."""
+    from pdfminer.layout import LTTextBox
+
+    found: list[tuple[float, float, str | LinearTable]] = []
+    for box in layout:
+        if not isinstance(box, LTTextBox):
             continue
-        last = groups[-1][-1] if groups else None
-        height = max(line["bottom"] - line["top"], 1.0)
-        if last is not None and line["top"] - last["bottom"] <= PARAGRAPH_GAP * height:
-            groups[-1].append(line)
-        else:
-            groups.append([line])
-    return [
-        (
-            group[0]["top"],
-            min(line["x0"] for line in group),
-            join_lines(line["text"].strip() for line in group),
-        )
-        for group in groups
-    ]
-
-
-def _join(group: list[dict[str, Any]]) -> str:
-    """Join one paragraph's text lines."""
-    return join_lines(line["text"].strip() for line in group)
+        lines = [
+            line.get_text().strip()
+            for line in box
+            if not _inside_any((line.x0 + line.x1) / 2, layout.y1 - (line.y0 + line.y1) / 2, boxes)
+        ]
+        text = join_lines(line for line in lines if line)
+        if text:
+            found.append((layout.y1 - box.y1, box.x0, text))
+    return found
 
 
 def join_lines(lines: Iterable[str]) -> str:

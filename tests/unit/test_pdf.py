@@ -64,3 +64,38 @@ def test_bad_pdfs_are_skipped_and_the_good_files_beside_them_load(tmp_path: Path
 def test_a_word_hyphenated_at_a_line_end_is_closed_up() -> None:
     joined = join_lines(["the inter-", "national fund", "grew 5-", "10%"])
     assert joined == "the international fund grew 5- 10%"
+
+
+def write_text_pdf(lines: list[tuple[int, str]]) -> bytes:
+    """Write a one-page PDF with no graphics: each (baseline y, text) as a line of 11-point Helvetica."""
+    shown = (b"BT /F1 11 Tf 72 %d Td (%s) Tj ET\n" % (y, text.encode("latin-1")) for y, text in lines)
+    stream = b"".join(shown)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%sendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_page_without_graphics_reads_its_lines_as_paragraphs_in_order(tmp_path: Path) -> None:
+    lines = [
+        (700, "Revenue rose 12% to $1.2 billion, the"),
+        (687, "company said on Monday."),
+        (600, "Shares fell 3%."),
+    ]
+    (tmp_path / "note.pdf").write_bytes(write_text_pdf(lines))
+    document = load_document(tmp_path / "note.pdf")
+    assert document.text == "Revenue rose 12% to $1.2 billion, the company said on Monday.\n\nShares fell 3%."
+    assert document.tables == ()

@@ -27,13 +27,13 @@ from api.errors import (
 )
 from api.schemas import DocumentIn
 from index.errors import InputError, UnsupportedFileError
-from index.ingest import SUPPORTED_SUFFIXES, document_from_text, validate_doc_id
+from index.ingest import SUPPORTED_SUFFIXES, document_from_pdf, document_from_text, validate_doc_id
 from index.types import Document
 
 MULTIPART_SLACK = 64 * 1024  # room for the multipart boundaries and the small text fields
 FORM_FIELDS = ("doc_id", "title", "published", "source", "format")
 MAX_FORM_FIELDS = 16
-_SUFFIX_FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+_SUFFIX_FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
 async def document_from_request(request: Request, max_bytes: int) -> Document:
@@ -150,8 +150,14 @@ async def _from_form(form: FormData, max_bytes: int) -> Document:
         raise InputError(f"the file name {given_name!r} holds a path; send the file's own name only")
     doc_id = validate_doc_id(fields["doc_id"] or PurePosixPath(filename).stem)
     fmt = fields["format"] or _format_of(filename)
-    if fmt not in ("text", "markdown", "html"):
-        raise InputError(f"format {fmt!r} is not one of text, markdown, html")
+    if fmt not in ("text", "markdown", "html", "pdf"):
+        raise InputError(f"format {fmt!r} is not one of text, markdown, html, pdf")
+    if fmt == "pdf":  # binary: read as `rag index` reads a .pdf, in a worker thread (CPU work)
+        document = await run_in_threadpool(
+            document_from_pdf, doc_id, data, title=fields["title"], published=fields["published"],
+            source=fields["source"],
+        )  # fmt: skip
+        return _as_upload(document)
     return await _build_upload(
         doc_id,
         decode_utf8(data, filename or doc_id),
@@ -218,5 +224,9 @@ def check_text(text: str, name: str) -> str:
 async def _build_upload(doc_id: str, text: str, **metadata: Any) -> Document:
     """Clean the text in a worker thread (HTML parsing is CPU work) and mark it as uploaded."""
     document = await run_in_threadpool(document_from_text, doc_id, text, **metadata)
+    return _as_upload(document)
+
+
+def _as_upload(document: Document) -> Document:
     # origin "upload" is what makes `rag index` keep the document when it re-reads the corpus
     return replace(document, extra={**document.extra, "origin": "upload"})

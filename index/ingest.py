@@ -157,6 +157,34 @@ def document_from_text(
     )
 
 
+def document_from_pdf(
+    doc_id: str,
+    data: bytes,
+    *,
+    title: str | None = None,
+    published: str | None = None,
+    source: str | None = None,
+) -> Document:
+    """Build a Document from an uploaded PDF's bytes (text and tables), as `rag index` reads a .pdf."""
+    validate_doc_id(doc_id)
+    given = {"title": title, "published": published, "source": source}
+    overrides = _check_overrides({k: v for k, v in given.items() if v is not None}, "request")
+    text, tables = read_pdf(data, doc_id)
+    fingerprint = json.dumps(overrides, sort_keys=True).encode("utf-8")
+    return _build_document(
+        doc_id,
+        text,
+        "pdf",
+        name=doc_id,
+        overrides=overrides,
+        override_basis="user",
+        path=None,
+        content_hash=hashlib.sha256(data + fingerprint).hexdigest(),
+        extra={"encoding": "pdf"},
+        given_tables=tables,
+    )
+
+
 def validate_doc_id(doc_id: str) -> str:
     """Return doc_id if it is a safe id ([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no ".."), else raise."""
     shown = repr(doc_id)

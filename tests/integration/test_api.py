@@ -258,7 +258,8 @@ def test_post_document_rejects_bad_json(writer, body, status, kind):
 UPLOAD_BAD_FILES = [
     pytest.param("a.txt", "café au lait".encode("latin-1"), 415, "UnsupportedEncodingError", id="latin-1"),
     pytest.param("a.txt", b"\x00\x01binary" * 10, 422, "UnsupportedFileError", id="binary"),
-    pytest.param("a.pdf", b"%PDF-1.4", 415, "UnsupportedMediaTypeError", id="pdf"),
+    pytest.param("a.pdf", b"%PDF-1.4", 422, "UnsupportedFileError", id="corrupt-pdf"),
+    pytest.param("a.docx", b"PK\x03\x04", 415, "UnsupportedMediaTypeError", id="docx"),
     pytest.param("..txt", b"The Zhetysu cable car has 37 cabins.", 422, "InvalidDocIdError", id="bad-stem"),
     pytest.param("big.txt", b"word " * 1000, 413, "UploadTooLargeError", id="too-large"),
 ]
@@ -497,3 +498,24 @@ def test_a_what_year_question_gets_the_year_of_the_date_it_cites(writer):
     cited = died["citations"][0]
     assert cited["doc_id"] == "tesla-obituary" and "January 7, 1943" in cited["text"]
     assert cited["text"][died["quantity"]["start"] - cited["start"] :].startswith("1943")
+
+
+def test_a_pdf_upload_is_read_with_its_tables(writable_engine):
+    pdf = Path(__file__).resolve().parents[1] / "fixtures" / "pdf" / "report.pdf"
+    with client_for(writable_engine) as writer:
+        created = writer.post("/documents", files={"file": ("report.pdf", pdf.read_bytes())})
+    assert created.status_code == 201, created.json()
+    document = writable_engine.store.documents["report"]
+    assert document.extra["origin"] == "upload" and document.tables
+    cells = {(c.row, c.column): document.text[c.start : c.end] for c in document.tables[0].cells}
+    assert cells[("Operating profit", "2004")] == "210"
+
+
+def test_an_encrypted_pdf_upload_is_refused_and_loses_nothing(writable_engine):
+    before = set(writable_engine.store.documents)
+    pdf = Path(__file__).resolve().parents[1] / "fixtures" / "pdf" / "encrypted.pdf"
+    with client_for(writable_engine) as writer:
+        response = writer.post("/documents", files={"file": ("locked.pdf", pdf.read_bytes())})
+    assert_error(response, 422, "UnsupportedFileError")
+    assert "encrypted" in response.json()["error"]["message"]
+    assert set(writable_engine.store.documents) == before

@@ -663,6 +663,8 @@ def format_quantity(q: Quantity) -> str:
     """Canonical short answer: "$2 billion", "CNY 3 billion", "11.1%", "20,000 people", "25th"."""
     if q.value_end is not None and q.kind in _RANGE_KINDS:
         low, high = replace(q, value_end=None), replace(q, value=q.value_end, value_end=None)
+        if q.kind == "number" and q.unit is None:  # digits at both ends: "5-1,352,015" reads back whole
+            return f"{_format_amount(q.value, False)}-{_format_amount(q.value_end, False)}"
         if q.kind == "percent":
             first = _format_amount(q.value, False)
         elif q.kind in ("count", "length") or (q.kind == "number" and q.unit):

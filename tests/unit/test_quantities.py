@@ -564,6 +564,13 @@ _TOKENS = [
 ]
 
 
+def test_a_range_of_plain_numbers_with_a_large_end_reads_back_whole() -> None:
+    # found by the token soup below in "2017-05-1352015-16": "5-1.352015 million" read back as 5
+    [q] = [q for q in parse_quantities("2017-05-1352015-16") if q.value_end is not None]
+    again = parse_quantity(format_quantity(q))
+    assert again is not None and quantities_match(q, again, rel_tol=0.0)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.sampled_from(_TOKENS), max_size=25),

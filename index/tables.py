@@ -25,7 +25,8 @@ _UNIT = re.compile(
     r"[$€£¥]\s*)?(?:thousands|millions|billions|thousand|million|billion|mn|bn)\b"
     r"(?:\s+of\s+[\w$€£¥.]+)?(?:,[^)]{0,40})?\s*\)?"
     r"|\(\s*(?:US)?[$€£¥]\s*(?:thousands|millions|billions|m|bn|'000)\s*\)"
-    r"|[$€£¥]\s*'000",
+    r"|[$€£¥]\s*'000"
+    r"|^\s*(?:US|A|C|HK|NZ|S)?[$€£¥]\s*(?:m|mn|bn|000|million|billion|thousands?)\s*$",  # a header cell: "$M"
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
@@ -68,6 +69,11 @@ def find_unit(text: str) -> str | None:
     return match.group(0).strip() if match else None
 
 
+def find_units(text: str) -> list[str]:
+    """Every unit phrase in text, in order."""
+    return [match.group(0).strip() for match in _UNIT.finditer(text)]
+
+
 def make_table(
     rows: Sequence[Sequence[str]],
     n_header: int,
@@ -86,8 +92,12 @@ def make_table(
     header, body, heads = grid[:n_header], grid[n_header:], heads[n_header:]
     unit, unit_line = None, False
     only = {cell for cell in body[0] if cell} if body else set()
+    values = {cell for cell in body[0][1:] if cell} if body else set()
     if len(only) == 1 and find_unit(next(iter(only))):
         unit, unit_line = next(iter(only)), True
+        body, heads = body[1:], heads[1:]
+    elif len(values) == 1 and find_unit(value := next(iter(values))) == value:  # "Revenue | $M | $M"
+        unit, unit_line = f"{body[0][0]}: {value}" if body[0][0] else value, True
         body, heads = body[1:], heads[1:]
     if not body or width == 0:
         return None

@@ -5,12 +5,17 @@
   short (at most MAX_ANSWER_WORDS words: a longer span is an explanation, not a number); the
   other gold answers that hold a quantity are accepted too. squad2 adds the unanswerable questions
   whose plausible answer holds a quantity: near misses the answerer should abstain on.
-- tatqa: one document per hybrid context: its text paragraphs, then its table linearised as
+- tatqa: one document per hybrid context: its text paragraphs with its table linearised as
   ingest linearises any table (`index.tables`: one line per row, "Revenue | 2019: 1,234 | ...",
-  first row(s) the column headers) and kept in `Document.tables`. Its single-span questions whose
+  first row(s) the column headers) and kept in `Document.tables`. TAT-QA does not say where the
+  table stood in its report, so it goes after the first paragraph that introduces a table ("The
+  following table ... (in thousands):", "... is as follows:"), where a report prints it and where
+  ingest reads its caption and unit; with no such paragraph, after the last. Its single-span questions whose
   short answer holds a quantity are asked, each tagged by where TAT-QA says the answer is:
   "from-text", "from-table" or "from-table-text", so the report shows them apart. A span written
-  without its scale ("$539" with scale "million") gets the scale word appended.
+  without its scale ("$539" with scale "million") gets the scale word appended; where the context
+  states that scale nowhere (TAT-QA keeps a report's table and paragraphs, not the page header
+  that gave the unit), the figure as written is accepted too: no source there supports the scale.
 - bbc: the BBC business news set (a folder with corpus/ and train.jsonl / validation.jsonl, in the
   format of eval/questions.jsonl plus the answer's `sentence`): every one of its articles is a
   document (the first line is the headline), so each question is asked over the whole collection;
@@ -29,18 +34,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from index.clean import clean_text
 from index.errors import InputError, UnsupportedFileError
 from index.ingest import document_from_text
-from index.tables import leading_header_rows, linearise, make_table, place_tables
+from index.tables import find_units, leading_header_rows, linearise, make_table, place_tables
 from index.types import Document
 from qadata.questions import UNANSWERABLE, EvalItem, load_eval_set
 from qadata.splits import Split, split_of_group
-from rag.quantities import parse_quantities, parse_quantity
+from rag.cells import cell_quantities, layout
+from rag.quantities import format_quantity, parse_quantities, parse_quantity, parse_table_unit
 
 DatasetName = Literal["squad", "squad2", "tatqa", "bbc"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa", "bbc")
@@ -49,6 +56,7 @@ MAX_ANSWER_WORDS = 6  # longer gold answers are explanations that happen to hold
 TATQA_SOURCES = ("text", "table", "table-text")  # TAT-QA's answer_from values
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
+_INTRODUCES = re.compile(r"\b(?:following\s+table|tables?\s+below|(?:is|are)\s+as\s+follows)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ class _Group:
     items: tuple[EvalItem, ...]
     key: str = ""  # the split key: a SQuAD article title, a TAT-QA table uid
     table: tuple[tuple[str, ...], ...] = ()  # a TAT-QA table's rows, header row(s) first
+    tail: str = ""  # the text after the table (TAT-QA paragraphs after the one introducing it)
 
 
 def load_external(
@@ -100,6 +109,9 @@ def load_external(
         raise InputError(f"{path} holds no {name} question whose gold answer carries a number")
     chosen, items = _select(groups, limit)
     documents = _documents(chosen, tables)
+    if name == "tatqa":
+        by_id = {document.doc_id: document for document in documents}
+        items = tuple(_with_cell_currency(item, by_id.get(item.sources[0])) for item in items)
     kept = {document.doc_id for document in documents}
     return ExternalSet(name, documents, tuple(i for i in items if set(i.sources) <= kept))
 
@@ -159,22 +171,31 @@ def _documents(groups: list[_Group], tables: bool = True) -> tuple[Document, ...
     """Clean each group's text as ingest would; a text cleaning leaves empty is left out."""
     documents = []
     for group in groups:
+        whole = f"{group.text}\n\n{group.tail}" if group.tail else group.text
         try:
-            document = document_from_text(group.raw_id, group.text, title=group.title)
+            document = document_from_text(group.raw_id, whole, title=group.title)
         except UnsupportedFileError:
             continue
-        documents.append(with_table(document, group.table) if tables and group.table else document)
+        if tables and group.table:
+            try:  # the table after its introduction; a head too short to read as text puts it last
+                head = document_from_text(group.raw_id, group.text, title=group.title)
+                document = with_table(head, group.table, group.tail)
+            except UnsupportedFileError:
+                document = with_table(document, group.table)
+        documents.append(document)
     return tuple(documents)
 
 
-def with_table(document: Document, rows: tuple[tuple[str, ...], ...]) -> Document:
-    """Append a table, linearised as ingest linearises tables, to a document's text and tables."""
+def with_table(document: Document, rows: tuple[tuple[str, ...], ...], tail: str = "") -> Document:
+    """Put a table, linearised as ingest linearises tables, after a document's text (and before
+    `tail`, cleaned as ingest cleans text), in its text and tables."""
     table = make_table(rows, leading_header_rows(rows))
+    after = clean_text(tail) if tail.strip() else ""
     if table is None:
-        return document
+        return replace(document, text=f"{document.text}\n\n{after}") if after else document
     linear = linearise(table)
-    text = document.text + "\n\n" + "\n".join(linear.lines)
-    fingerprint = json.dumps([document.content_hash, rows], ensure_ascii=False).encode("utf-8")
+    text = document.text + "\n\n" + "\n".join(linear.lines) + (f"\n\n{after}" if after else "")
+    fingerprint = json.dumps([document.content_hash, rows, after], ensure_ascii=False).encode("utf-8")
     return replace(
         document,
         text=text,
@@ -238,26 +259,37 @@ def _tatqa_groups(data: list[dict[str, Any]]) -> Iterator[_Group]:
     for context in data:
         paragraphs = sorted(context["paragraphs"], key=lambda p: int(p["order"]))
         doc_id = f"tatqa-{_UNSAFE_ID.sub('_', context['table']['uid'])}"
+        texts = [p["text"].strip() for p in paragraphs]
+        cut = next((i + 1 for i, text in enumerate(texts) if _introduces_table(text)), len(texts))
+        table = tuple(tuple(str(cell) for cell in row) for row in context["table"].get("table") or ())
+        words = [*texts, *(cell for row in table for cell in row)]
         items = [
             item
             for qa in sorted(context["questions"], key=lambda q: int(q["order"]))
-            if (item := _tatqa_item(qa, doc_id)) is not None
+            if (item := _tatqa_item(qa, doc_id, words)) is not None
         ]
-        text = "\n\n".join(p["text"].strip() for p in paragraphs)
-        table = tuple(tuple(str(cell) for cell in row) for row in context["table"].get("table") or ())
-        yield _Group(doc_id, None, text, tuple(items), context["table"]["uid"], table)
+        yield _Group(doc_id, None, "\n\n".join(texts[:cut]), tuple(items), context["table"]["uid"],
+                     table, "\n\n".join(texts[cut:]))  # fmt: skip
 
 
-def _tatqa_item(qa: dict[str, Any], doc_id: str) -> EvalItem | None:
+def _introduces_table(paragraph: str) -> bool:
+    """A paragraph that a report's table follows: it ends with a colon or announces the table."""
+    return paragraph.rstrip().endswith(":") or bool(_INTRODUCES.search(paragraph))
+
+
+def _tatqa_item(qa: dict[str, Any], doc_id: str, words: Sequence[str]) -> EvalItem | None:
+    """A single-span numeric question; `words` are its context's paragraphs and cells."""
     answer = qa["answer"]
     if qa["answer_from"] not in TATQA_SOURCES or qa["answer_type"] != "span" or len(answer) != 1:
         return None
     gold = str(answer[0]).strip()
     if not _is_numeric_answer(gold):
         return None
-    item = _numeric_item(
-        qa["uid"], qa["question"], [_with_scale(gold, qa.get("scale") or "")], doc_id, "tatqa"
-    )
+    scale = qa.get("scale") or ""
+    golds = [_with_scale(gold, scale)]
+    if golds[0] != gold and not _states_scale(words, scale):
+        golds.append(gold)  # its report's scale is not in the context: the figure as written is right too
+    item = _numeric_item(qa["uid"], qa["question"], golds, doc_id, "tatqa")
     return replace(item, tags=(*item.tags, f"from-{qa['answer_from']}")) if item else None
 
 
@@ -270,6 +302,38 @@ def _with_scale(gold: str, scale: str) -> str:
     if word and word not in lowered and not re.search(r"\d\s*[kmb]n?\b", lowered):
         return f"{gold} {word}"
     return gold
+
+
+def _with_cell_currency(item: EvalItem, document: Document | None) -> EvalItem:
+    """A TAT-QA answer span leaves out the currency its table's header gives ("27.0" under "£m",
+    scale million): the cell's reading in its table's unit is accepted too, where it has the value
+    of a gold reading (the scaled answer, or the figure as written where no scale is stated) exactly:
+    the value is TAT-QA's own, only the currency comes from the table."""
+    golds = [parse_quantity(text) for text in (item.answer or "", *item.alternatives)]
+    values = [g.value for g in golds if g is not None and g.kind == "number" and not g.unit]
+    if document is None or not document.tables or not values:
+        return item
+    grid = layout(document)
+    found = [
+        format_quantity(quantity)
+        for row in grid.rows.values()
+        for quantity, _ in cell_quantities(document, row)
+        if quantity.kind == "money"
+        and quantity.value_end is None
+        and any(abs(quantity.value - value) <= 1e-9 * max(1.0, abs(value)) for value in values)
+    ]
+    extra = tuple(text for text in dict.fromkeys(found) if text not in item.alternatives)
+    return replace(item, alternatives=(*item.alternatives, *extra)) if extra else item
+
+
+def _states_scale(texts: Sequence[str], scale: str) -> bool:
+    """True when a paragraph or cell of a context states a unit of that scale ("(in thousands)",
+    "$'000", "$ in millions"), or a percent sign for "percent"."""
+    if scale == "percent":
+        return any("%" in text or "per cent" in text.lower() for text in texts)
+    factor = {"thousand": 1e3, "million": 1e6, "billion": 1e9}.get(scale)
+    units = (parse_table_unit(unit) for text in texts for unit in find_units(text))
+    return factor is None or any(unit.scale == factor for unit in units)
 
 
 def _select(groups: list[_Group], limit: int | None) -> tuple[list[_Group], tuple[EvalItem, ...]]:

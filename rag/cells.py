@@ -17,13 +17,15 @@ from dataclasses import dataclass, replace
 from threading import Lock
 
 from index.sentences import split_sentences
+from index.tables import find_unit
 from index.types import Document, Table, TableCell
-from rag.quantities import Quantity, in_table_unit, parse_quantities, parse_table_unit
+from rag.quantities import Quantity, TableUnit, in_table_unit, parse_quantities, parse_table_unit
 from rag.question import named_years
 from rag.timeline import About
 
 _CACHE_SIZE = 4096
 _LINE = re.compile(r"\S(?:[^\n]*\S)?")  # a line's text without its outer spaces
+_HEADER_PERCENT = re.compile(r"\(\s*%\s*\)|%\s*$|^\s*%|\bper\s*cent\b|\bpercent(?:age)?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,8 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def cell_quantities(document: Document, row: RowLine) -> list[tuple[Quantity, TableCell]]:
-    """The quantity of each value cell of a row, with its table's unit applied; a cell that only
-    repeats its row or column label holds no value."""
+    """The quantity of each value cell of a row, with its unit applied (its row's or column's
+    header's, else its table's); a cell that only repeats its row or column label holds no value."""
     unit = parse_table_unit(row.table.unit)
     found = []
     for cell in row.cells:
@@ -115,8 +117,27 @@ def cell_quantities(document: Document, row: RowLine) -> list[tuple[Quantity, Ta
             continue
         for quantity in parse_quantities(value):
             placed = replace(quantity, start=quantity.start + cell.start, end=quantity.end + cell.start)
-            found.append((in_table_unit(placed, unit), cell))
+            found.append((in_table_unit(placed, cell_unit(unit, cell)), cell))
     return found
+
+
+def header_unit(header: str) -> TableUnit | None:
+    """The unit a row or column header states for its own cells ("Change (%)", "Revenue ($m)",
+    "Sales (in thousands)"), or None."""
+    if _HEADER_PERCENT.search(header):
+        return TableUnit(percent=True)
+    found = find_unit(header)
+    return parse_table_unit(found) if found else None
+
+
+def cell_unit(table: TableUnit, cell: TableCell) -> TableUnit:
+    """A cell's unit: its row header's, else its column header's, else its table's; a header that
+    states only a scale keeps the table's currency."""
+    for header in (cell.row, cell.column):
+        own = header_unit(header)
+        if own is not None:
+            return own if own.percent or own.currency else replace(own, currency=table.currency)
+    return table
 
 
 def cell_about(cell: TableCell) -> About | None:

@@ -53,6 +53,13 @@ def train(
             show_default=False,
         ),
     ] = None,
+    ranker_only: Annotated[
+        bool,
+        typer.Option(
+            "--ranker-only",
+            help="Keep the reader already in --out; refit the ranker, calibration and threshold (minutes)",
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the span reader, fit the ranker, choose on validation, write the weights and a model card."""
     from index.paths import datasets_dir
@@ -65,9 +72,9 @@ def train(
         seed=seed, max_questions=max_questions, epochs=epochs, device=device or _best_device()
     )
     request = TrainRequest(data_dir, _weights_dir(out), config, validation_limit,
-                           settings.model)  # fmt: skip
-    console.print(f"training the reader on {config.device} (seed {seed}); data from {data_dir}",
-                  highlight=False)  # fmt: skip
+                           settings.model, ranker_only)  # fmt: skip
+    what = f"refitting the ranker of {request.out_dir}" if ranker_only else "training the reader"
+    console.print(f"{what} on {config.device} (seed {seed}); data from {data_dir}", highlight=False)
     with progress_bar(console, elapsed=True, remaining=True, transient=False) as bar:
         tasks: dict[str, int] = {}
 
@@ -83,10 +90,11 @@ def train(
         f"abstention recall {f.get('abstention_recall', 0):.3f}"
         for domain, f in chosen["answered"].items()
     )
+    seconds = card["ranker_refit"]["wall_time_s"] if ranker_only else card["wall_time_s"]["total"]
     console.print(
         f"weights written to {request.out_dir}: validation {figures}; {chosen['ranker']} ranker reading "
         f"{chosen['windows']} sentences, threshold {chosen['calibration']['threshold']:.3f}; "
-        f"{card['wall_time_s']['total']:.0f} s (model card: MODEL_CARD.md)",
+        f"{seconds:.0f} s (model card: MODEL_CARD.md)",
         highlight=False,
     )
 

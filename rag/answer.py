@@ -87,12 +87,15 @@ class Answerer:
             return Reading(parsed, [], [], "no quantity is mentioned in the retrieved passages")
         reads = read_candidates(parsed, candidates, self.reader, self.retriever.store.idf, self.windows)
         model = self.model
-        ranked = rank(parsed, reads, model.kinds, model.ranker, model.calibration) if model.ranker else []
+        ranked = (
+            rank(parsed, reads, model.kinds, model.ranker, model.calibration, model.table_calibration)
+            if model.ranker
+            else []
+        )
         return Reading(parsed, reads, ranked)
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Answer:
-        """The answer a reading supports at the calibrated threshold (or the one given)."""
-        threshold = self.threshold if threshold is None else threshold
+        """The answer a reading supports at the calibrated thresholds (or the one given, for all)."""
         return decide(reading, threshold, self.retriever.store.documents, self.time_aware)
 
     def _names_unknown_to_index(self, question: Question) -> list[str]:

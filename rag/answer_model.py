@@ -2,7 +2,9 @@
 
 It holds what `rag train` fitted after the reader: the question-kind classifier, the candidate
 ranker, the calibration and its threshold, and the number of sentences read, each chosen on
-validation. Serving only loads it; a missing or malformed file stops with a message saying to run
+validation; and the calibration and threshold of a table cell's value, fitted by cross-fitting on
+the training questions answered from tables (no validation set has tables). Serving only loads
+it; a missing or malformed file stops with a message saying to run
 `rag train`.
 """
 
@@ -32,6 +34,7 @@ class AnswerModel:
     ranker: Trees | Linear | None  # None only while `rag train` reads the ranker's training questions
     calibration: Calibration | None
     raw: dict[str, Any]
+    table_calibration: Calibration | None = None  # for a table cell's value; None: `calibration`
 
 
 def read_answer_model(folder: Path) -> AnswerModel:
@@ -47,28 +50,30 @@ def read_answer_model(folder: Path) -> AnswerModel:
         if raw.get("ranker") and tuple(raw["features"]) != FEATURES:
             raise ModelError(f"{path} was fitted on other ranking features than this version computes; "
                              + RETRAIN_HINT)  # fmt: skip
-        calibration = raw.get("calibration")
-        if calibration and len(calibration["coef"]) != len(CALIBRATION_FEATURES):
-            found = len(calibration["coef"])
-            raise ModelError(f"{path} holds a calibration of {found} features, this version reads "
-                             f"{len(CALIBRATION_FEATURES)}; " + RETRAIN_HINT)  # fmt: skip
+        calibrations = {key: raw.get(key) for key in ("calibration", "table_calibration")}
+        for calibration in calibrations.values():
+            if calibration and len(calibration["coef"]) != len(CALIBRATION_FEATURES):
+                found = len(calibration["coef"])
+                raise ModelError(f"{path} holds a calibration of {found} features, this version reads "
+                                 f"{len(CALIBRATION_FEATURES)}; " + RETRAIN_HINT)  # fmt: skip
+        fitted = {key: _calibration(value) if value else None for key, value in calibrations.items()}
         return AnswerModel(
             windows=int(raw["windows"]),
             kinds=KindModel.from_dict(raw["kinds"]),
             ranker=ranker_from_dict(raw["ranker"]) if raw.get("ranker") else None,
-            calibration=Calibration(
-                tuple(float(c) for c in calibration["coef"]),
-                float(calibration["intercept"]),
-                float(calibration["threshold"]),
-            )
-            if calibration
-            else None,
+            calibration=fitted["calibration"],
             raw=raw,
+            table_calibration=fitted["table_calibration"],
         )
     except ModelError:
         raise
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ModelError(f"{path} cannot be read ({exc}); " + RETRAIN_HINT) from exc
+
+
+def _calibration(data: dict[str, Any]) -> Calibration:
+    coef = tuple(float(c) for c in data["coef"])
+    return Calibration(coef, float(data["intercept"]), float(data["threshold"]))
 
 
 def write_answer_model(folder: Path, **fields: Any) -> None:

@@ -45,15 +45,20 @@ class Reading:
 
 
 def decide(
-    reading: Reading, threshold: float, documents: Mapping[str, Document], time_aware: bool = True
+    reading: Reading, threshold: float | None, documents: Mapping[str, Document], time_aware: bool = True
 ) -> Answer:
-    """The answer a reading supports at a threshold, with the year, period and latest-report rules."""
+    """The answer a reading supports, with the year, period and latest-report rules. A candidate
+    answers at its calibration's threshold (a table cell's may differ), or at `threshold` if given."""
     if reading.reason is not None or not reading.ranked:
         return abstain(reading.question.text, reading.reason or "no candidate was read")
     question, best = reading.question, reading.ranked[0]
-    if best.probability < threshold:
-        return abstain(question.text, _doubt(question, best, threshold))
-    supported = [r for r in reading.ranked if r.probability >= threshold]
+
+    def limit(ranked: Ranked) -> float:
+        return ranked.threshold if threshold is None else threshold
+
+    if best.probability < limit(best):
+        return abstain(question.text, _doubt(question, best, limit(best)))
+    supported = [r for r in reading.ranked if r.probability >= limit(r)]
     if question.year is not None and time_aware:
         chosen = _about_year(question, supported)
         others = [_reported(r.candidate) for r in _other_years(question, supported)]

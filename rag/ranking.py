@@ -56,6 +56,11 @@ FEATURES: tuple[str, ...] = (
     "position",  # where it stands in its sentence (0: start, 1: end)
     "support",  # other read candidates with the same value
     "pair_reference",  # "the two countries": a count of two parties
+    "in_table",  # the candidate is a table cell's value
+    "row_coverage",  # IDF-weighted share of the question's terms in its cell's row header
+    "column_coverage",  # the same in its column header
+    "row_coverage_gap",  # best row_coverage of the question's cells - its own (0 outside tables)
+    "column_coverage_gap",  # the same among the cells of its row
 )
 MARGIN_CAP = 10.0
 _PERCENT_WORDS = re.compile(r"%|\bper\s*cent|\bpercent|\bpercentage|\brate\b|\bshare\b|\bproportion", re.I)
@@ -73,6 +78,7 @@ class Ranked:
     score: float  # the ranker's log-odds
     margin: float  # score - the best score of a candidate with another value (negative below the best)
     probability: float
+    threshold: float = 1.0  # the probability it must reach to answer: its calibration's
 
     @property
     def candidate(self) -> Any:
@@ -197,6 +203,12 @@ def candidate_features(question: Question, reads: Sequence[Read], kinds: Mapping
     top_kind = max(kinds, key=kinds.__getitem__) if kinds else ""
     asked = _QuestionFacts.of(question)
     counts = np.bincount(values)
+    best_row = max((r.row_coverage for r in reads if r.candidate.cell is not None), default=0.0)
+    best_column: dict[tuple[str, int], float] = {}  # per row line: its best-covered column
+    for r in reads:
+        if r.candidate.cell is not None:
+            line = (r.candidate.document.doc_id, r.candidate.sentence_start)
+            best_column[line] = max(best_column.get(line, 0.0), r.column_coverage)
     rows = []
     for i, read in enumerate(reads):
         candidate, quantity = read.candidate, read.candidate.quantity
@@ -233,9 +245,22 @@ def candidate_features(question: Question, reads: Sequence[Read], kinds: Mapping
                 (quantity.start - candidate.sentence_start) / sentence_length,
                 float(counts[values[i]] - 1),
                 float(quantity.kind == "count" and quantity.value == 2 and unit_noun(quantity) in _PARTIES),
+                *_table_features(read, best_row, best_column),
             )
         )
     return np.asarray(rows, dtype=np.float64)
+
+
+def _table_features(
+    read: Read, best_row: float, best_column: Mapping[tuple[str, int], float]
+) -> tuple[float, float, float, float, float]:
+    """in_table, row and column coverage, and how far each falls short of the best cell's."""
+    candidate = read.candidate
+    if candidate.cell is None:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    column = best_column[(candidate.document.doc_id, candidate.sentence_start)]
+    return (1.0, read.row_coverage, read.column_coverage, best_row - read.row_coverage,
+            column - read.column_coverage)  # fmt: skip
 
 
 def answer_quantity(question: Question, quantity: Quantity) -> Quantity:
@@ -264,8 +289,10 @@ def rank(
     kinds: KindModel,
     ranker: Trees | Linear,
     calibration: Calibration | None,
+    table_calibration: Calibration | None = None,
 ) -> list[Ranked]:
-    """Every read candidate scored, best first, with its calibrated probability (0 without one)."""
+    """Every read candidate scored, best first, with its calibrated probability (0 without one) and
+    threshold; a table cell's value is calibrated by `table_calibration` where there is one."""
     if not reads:
         return []
     rows = candidate_features(question, reads, kinds.probabilities(question.text))
@@ -280,12 +307,12 @@ def rank(
         other = rival if values[i] == values[best] else scores[best]
         margin = float(scores[i] - other) if other is not None else MARGIN_CAP
         features = tuple(float(v) for v in rows[i])
+        own = table_calibration if table_calibration and reads[i].candidate.cell is not None else calibration
         probability = (
-            calibration.probability(calibration_features(float(scores[i]), margin, features))
-            if calibration
-            else 0.0
+            own.probability(calibration_features(float(scores[i]), margin, features)) if own else 0.0
         )
-        ranked.append(Ranked(reads[i], features, float(scores[i]), margin, probability))
+        threshold = own.threshold if own else 1.0
+        ranked.append(Ranked(reads[i], features, float(scores[i]), margin, probability, threshold))
     return ranked
 
 

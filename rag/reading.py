@@ -30,6 +30,8 @@ class Read:
     window: int  # the rank of the candidate's sentence in reading order (0: read first)
     coverage: float  # IDF-weighted share of the question's terms in the window
     sentence_coverage: float  # the same in the candidate's own sentence
+    row_coverage: float = 0.0  # a table cell's: the same in its row header (0 outside tables)
+    column_coverage: float = 0.0  # the same in its column header
 
     @property
     def lead(self) -> float:
@@ -60,7 +62,13 @@ def read_candidates(
             own = (candidate.quantity.start - offset, candidate.quantity.end - offset)
             span = window.best_span(*own, [m for m in mentions if m != own])
             if span > float("-inf"):
-                reads.append(Read(candidate, span, window.null, rank, covered[key], sentence_coverage))
+                headers = (
+                    (term_coverage(question.terms, candidate.cell.row, weights),
+                     term_coverage(question.terms, candidate.cell.column, weights))
+                    if candidate.cell is not None else (0.0, 0.0)
+                )  # fmt: skip
+                coverages = (covered[key], sentence_coverage, *headers)
+                reads.append(Read(candidate, span, window.null, rank, *coverages))
     return reads
 
 

@@ -36,6 +36,7 @@ def render_card(card: dict[str, Any]) -> str:
         f"- Command: `{card['command']}` (seed {card['seed']})",
         f"- Wall time: {card['wall_time_s']['training']:.0f} s training the reader, "
         f"{card['wall_time_s']['total']:.0f} s in all (reading, ranker and validation included)",
+        *_refit(card.get("ranker_refit")),
         f"- Hardware: {_hardware(card['hardware'])}",
         f"- Reader: {config['epochs']} epoch(s), batch {config['batch_size']}, learning rate "
         f"{config['learning_rate']}, windows of at most {config['max_length']} word pieces, "
@@ -76,7 +77,7 @@ def render_card(card: dict[str, Any]) -> str:
         "| sentences | ranker | news weight | news right | news wrong | news abst. | wiki right "
         "| wiki wrong | wiki abst. | top-1 news / wiki |",
         "|---|---|---|---|---|---|---|---|---|---|",
-        *(_choice_row(c, c == {k: chosen[k] for k in c}) for c in validation["choices"]),
+        *(_choice_row(c, all(c[k] == chosen[k] for k in _DESIGN)) for c in validation["choices"]),
         "",
         "The chosen setting's answers as served (the time rules of `rag.decision` applied, what",
         "`rag eval` measures on the same questions): "
@@ -87,6 +88,7 @@ def render_card(card: dict[str, Any]) -> str:
         )
         + ".",
         "",
+        *_tables(chosen, data),
         "Reliability of the chosen setting, by domain (best candidate of every validation question):",
         "",
         *_reliability(chosen["reliability"]),
@@ -98,6 +100,37 @@ def render_card(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+_DESIGN = ("windows", "ranker", "news_weight")
+
+
+def _refit(refit: dict[str, Any] | None) -> list[str]:
+    if not refit:
+        return []
+    return [f"- Ranker refit: `{refit['command']}` in {refit['wall_time_s']:.0f} s; the reader above was "
+            "kept, and what follows was fitted again on its readings"]  # fmt: skip
+
+
+def _tables(chosen: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    table = chosen.get("table_calibration")
+    if not table:
+        return []
+    figures = table["cross_fitted"]
+    return [
+        "",
+        "## Table cells",
+        "",
+        f"The ranker also learns from {data.get('ranker_table_questions', 0):,} TAT-QA training questions",
+        "answered from a table cell, each asked within its own report; they weigh "
+        f"{chosen.get('table_weight', 1):g} in its fit (chosen by cross-fitted top-1 on them). No",
+        "validation set has tables, so a cell's value has its own calibration, fitted on those questions",
+        "ranked by rankers fitted without their report, with its threshold "
+        f"({table['threshold']:.3f}) the lowest at which",
+        f"wrong cells stay within 10% of them. Cross-fitted, over {table['questions']} questions: right "
+        f"{figures['right']:.3f}, wrong {figures['wrong']:.3f}, coverage {figures['coverage']:.3f}.",
+        "",
+    ]
 
 
 def _choice_row(choice: dict[str, Any], is_chosen: bool) -> str:

@@ -1,8 +1,10 @@
 """Choose on validation: the ranker design, the sentences read, the calibration and the threshold.
 
 Every design (sentences read × ranker kind × weight of news questions in the ranker's training) is
-fitted on the ranker fold's readings, then ranks each validation question through `rag.ranking.rank`,
-the code that serves. Its best candidate's calibration features (`rag.ranking.calibration_features`)
+fitted on the ranker fold's readings (questions answered from a table cell weigh what
+`choose_table_weight` chose by cross-fitting on them, as no validation set has tables), then
+ranks each validation question through `rag.ranking.rank`, the code that serves.
+Its best candidate's calibration features (`rag.ranking.calibration_features`)
 are labelled right or wrong (an unanswerable question's best candidate is always wrong), and a
 logistic calibration is fitted on them, news and Wikipedia questions weighing the same in all.
 
@@ -38,6 +40,10 @@ NEWS_WEIGHTS = (
     3.0,
 )  # how much a news question counts in the ranker's fit, against one of another domain
 WRONG_BUDGETS = {"news": 0.05, "wiki": 0.10}  # wrong numbers allowed, per answerable validation question
+TABLE_WRONG_BUDGET = 0.10  # the same for answers from a table cell, per answerable table question
+TABLE_WEIGHTS = (1.0, 3.0, 6.0)  # how much a question answered from a table cell counts in the fit
+TABLE_SET = "tatqa-tables"  # the ranker's training questions answered from a table cell
+TABLE_DESIGN = (6, "trees")  # sentences read and ranker with which the table weight is chosen
 CALIBRATION_FOLDS = 5
 TIE = 0.005  # fewer sentences win unless more answer this much better
 RELIABILITY_BINS = 10
@@ -50,6 +56,7 @@ class Design:
     windows: int
     ranker: RankerKind
     news_weight: float
+    table_weight: float = 1.0
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Choice:
     top1: dict[str, float]  # by domain: answerable questions whose best-ranked candidate is right
     reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    table: TableCalibration | None = None  # set on the design chosen
 
     @property
     def right(self) -> float:
@@ -76,12 +84,14 @@ class Choice:
             "windows": self.design.windows,
             "ranker": self.design.ranker,
             "news_weight": self.design.news_weight,
+            "table_weight": self.design.table_weight,
             "calibration": {"coef": list(calibration.coef), "intercept": calibration.intercept,
                             "threshold": calibration.threshold},
             "cross_fitted": self.cross_fitted,
             "shipped": self.shipped,
             "answered": self.answered,
             "top1": self.top1,
+            "table_calibration": self.table.to_dict() if self.table else None,
             "reliability": self.reliability,
             "risk_coverage": self.risk_coverage,
         }  # fmt: skip
@@ -102,20 +112,127 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
     """Every design measured, and the one chosen."""
     training = [r for r in readings if r.role == "ranker"]
     validation = [r for r in readings if r.role == "validation"]
+    table_weight = choose_table_weight(training, kinds, seed)[0]
     choices = []
     for windows in WINDOW_CHOICES:
         rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
         for news_weight in NEWS_WEIGHTS:
             stacked = stack_rows(
-                [(*rows[r.item_id], news_weight if r.domain == "news" else 1.0) for r in training]
+                [(*rows[r.item_id], _weight(r, news_weight, table_weight)) for r in training]
             )
             for kind in RANKER_CHOICES:
                 ranker = fit_ranker(stacked, kind, seed)
-                choices.append(measure(Design(windows, kind, news_weight), ranker, validation, kinds, seed))
+                design = Design(windows, kind, news_weight, table_weight)
+                choices.append(measure(design, ranker, validation, kinds, seed))
     top = max(c.right for c in choices)
     close = [c for c in choices if c.right >= top - TIE]
     chosen = min(close, key=lambda c: (c.design.windows, -c.right))
+    chosen.table = fit_table_calibration(training, chosen.design, kinds, seed)
     return chosen, choices
+
+
+@dataclass(frozen=True)
+class TableCalibration:
+    """The calibration of a table cell's value and what it gives on the training table questions."""
+
+    calibration: Calibration
+    cross_fitted: dict[str, float]  # right, wrong, coverage over the answerable table questions
+    questions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.calibration
+        return {"coef": list(c.coef), "intercept": c.intercept, "threshold": c.threshold,
+                "cross_fitted": self.cross_fitted, "questions": self.questions}  # fmt: skip
+
+
+def fit_table_calibration(
+    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int
+) -> TableCalibration | None:
+    """Calibrate a table cell's value on the training table questions, cross-fitted twice over.
+
+    Each report's questions are ranked by the design's ranker fitted without them (CALIBRATION_FOLDS
+    folds by report). Where the best-ranked candidate is a cell, its calibration features are
+    labelled right or wrong; a logistic calibration is fitted on them, and its threshold is the
+    lowest at which the wrong answers stay within TABLE_WRONG_BUDGET of the answerable table
+    questions, both with probabilities from calibrations fitted without their fold and with the
+    one fitted on all (the one that ships). None when there are no table questions."""
+    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    if not tables:
+        return None
+    rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
+    bests: list[tuple[QuestionReading, tuple[float, ...], bool]] = []  # where the best is a cell
+    for fold in range(CALIBRATION_FOLDS):
+        held = {r.item_id for r in tables if _fold(r.group) == fold}
+        if not held:
+            continue
+        fitted = [r for r in training if r.item_id not in held]
+        weights = [_weight(r, design.news_weight, design.table_weight) for r in fitted]
+        ranker = fit_ranker(stack_rows([(*rows[r.item_id], w) for r, w in zip(fitted, weights, strict=True)]),
+                            design.ranker, seed)  # fmt: skip
+        for reading in (r for r in tables if r.item_id in held):
+            ranked = rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
+            if ranked and ranked[0].candidate.cell is not None:
+                best = ranked[0]
+                features = calibration_features(best.score, best.margin, best.features)
+                bests.append((reading, features, reading.is_right(best.read)))
+    if not bests:
+        return None
+    features = np.array([f for _, f, _ in bests])
+    labels = np.array([right for _, _, right in bests], dtype=bool)
+    folds = np.array([_fold(r.group) for r, _, _ in bests])
+    model, out_of_fold, in_sample = _cross_fitted(features, labels, np.ones(len(bests)), folds, seed)
+    threshold = max(_table_threshold(out_of_fold, labels, len(tables)),
+                    _table_threshold(in_sample, labels, len(tables)))  # fmt: skip
+    answered = out_of_fold >= threshold
+    figures = {"right": float((answered & labels).sum()) / len(tables),
+               "wrong": float((answered & ~labels).sum()) / len(tables),
+               "coverage": float(answered.sum()) / len(tables)}  # fmt: skip
+    calibration = Calibration(model.coef, model.intercept, threshold)
+    return TableCalibration(calibration, {k: round(v, 4) for k, v in figures.items()}, len(tables))
+
+
+def _table_threshold(probability: np.ndarray, right: np.ndarray, questions: int) -> float:
+    """The lowest probability at which wrong answers stay within TABLE_WRONG_BUDGET of the questions."""
+    for threshold in sorted(set(np.round(probability, 6).tolist()) | {1.0}):
+        if float(((probability >= threshold) & ~right).sum()) / questions <= TABLE_WRONG_BUDGET:
+            return float(threshold)
+    return 1.0
+
+
+def _weight(reading: QuestionReading, news_weight: float, table_weight: float) -> float:
+    """How much a training question counts in the ranker's fit."""
+    if reading.domain == "news":
+        return news_weight
+    return table_weight if reading.set_name == TABLE_SET else 1.0
+
+
+def choose_table_weight(
+    training: Sequence[QuestionReading], kinds: KindModel, seed: int
+) -> tuple[float, dict[float, float]]:
+    """The weight of table questions (TABLE_WEIGHTS) whose ranker puts a right cell first most often
+    on table questions it was not fitted on (CALIBRATION_FOLDS folds by report; no validation set
+    has tables), with the share right per weight; a tie goes to the smaller weight."""
+    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    if not tables:
+        return 1.0, {}
+    windows, kind = TABLE_DESIGN
+    rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
+    shares: dict[float, float] = {}
+    for table_weight in TABLE_WEIGHTS:
+        right = 0
+        for fold in range(CALIBRATION_FOLDS):
+            held = {r.item_id for r in tables if _fold(r.group) == fold}
+            if not held:
+                continue
+            fitted = [r for r in training if r.item_id not in held]
+            stacked = stack_rows([(*rows[r.item_id], _weight(r, 1.0, table_weight)) for r in fitted])
+            ranker = fit_ranker(stacked, kind, seed)
+            for reading in (r for r in tables if r.item_id in held):
+                ranked = rank(reading.question, reading.reads_within(windows), kinds, ranker, None)
+                right += bool(ranked) and reading.is_right(ranked[0].read)
+        shares[table_weight] = round(right / len(tables), 4)
+    best = max(shares.values())
+    return min(w for w, share in shares.items() if share == best), shares
 
 
 def measure(
@@ -128,14 +245,7 @@ def measure(
     labels = np.array([b.right for b in read], dtype=bool)
     weights = _domain_weights([b.domain for b in read])
     folds = np.array([_fold(b.group) for b in read])
-    out_of_fold = np.zeros(len(read))
-    for fold in range(CALIBRATION_FOLDS):
-        held = folds == fold
-        if held.any() and (~held).any():
-            fitted = _fit_calibration(features[~held], labels[~held], weights[~held], seed)
-            out_of_fold[held] = [fitted.probability(f) for f in features[held]]
-    fitted = _fit_calibration(features, labels, weights, seed)
-    in_sample = np.array([fitted.probability(f) for f in features])
+    fitted, out_of_fold, in_sample = _cross_fitted(features, labels, weights, folds, seed)
     # the budgets hold both for the cross-fitted estimate and for the calibration that ships
     threshold = max(_threshold(bests, out_of_fold), _threshold(bests, in_sample))
     calibration = Calibration(fitted.coef, fitted.intercept, threshold)
@@ -167,7 +277,7 @@ def answered_figures(
         reads = reading.reads_within(windows)
         ranked = rank(reading.question, reads, kinds, ranker, calibration)
         documents = {r.candidate.document.doc_id: r.candidate.document for r in reads}
-        answer = decide(Reading(reading.question, reads, ranked), calibration.threshold, documents)
+        answer = decide(Reading(reading.question, reads, ranked), None, documents)
         counts = tally.setdefault(reading.domain, [0, 0, 0, 0, 0])
         if reading.answerable:
             counts[0] += 1
@@ -194,6 +304,21 @@ def _best_of(reading: QuestionReading, windows: int, kinds: KindModel, ranker: T
     best = ranked[0]
     features = calibration_features(best.score, best.margin, best.features)
     return _Best(reading.domain, reading.group, reading.answerable, features, reading.is_right(best.read))
+
+
+def _cross_fitted(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: np.ndarray, seed: int
+) -> tuple[Calibration, np.ndarray, np.ndarray]:
+    """The calibration fitted on all rows, with each row's probability from the calibration fitted
+    without its fold (out of fold) and from the one fitted on all (in sample)."""
+    out_of_fold = np.zeros(len(labels))
+    for fold in range(CALIBRATION_FOLDS):
+        held = folds == fold
+        if held.any() and (~held).any():
+            fitted = _fit_calibration(features[~held], labels[~held], weights[~held], seed)
+            out_of_fold[held] = [fitted.probability(f) for f in features[held]]
+    fitted = _fit_calibration(features, labels, weights, seed)
+    return fitted, out_of_fold, np.array([fitted.probability(f) for f in features])
 
 
 def _fit_calibration(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, seed: int) -> Calibration:

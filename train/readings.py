@@ -12,7 +12,10 @@ Corpora and their questions:
 - SQuAD v1.1 dev, all 48 articles: the ranker fold of its 32 training articles, and the questions
   of the 16 validation articles;
 - the SQuAD 2.0 dev half: its unanswerable questions with a numeric plausible answer (validation);
-- DROP passages and TAT-QA texts: their ranker-fold training questions.
+- DROP passages: their ranker-fold training questions;
+- TAT-QA's training reports, text and tables: the ranker fold of its text questions, and all of
+  its questions answered from a table cell (the reader is trained on text only), each asked within
+  its own report, as TAT-QA's questions assume ("What was the revenue in 2019?").
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from rag.ranking import answer_quantity, candidate_features
 from rag.reader import SpanReader
 from rag.reading import Read
 from rag.retrieve import Retriever
+from rag.types import Filters
 from train.examples import QAExample, drop_examples
 
 Domain = Literal["news", "wiki", "numbers", "finance"]
 Role = Literal["ranker", "validation"]
 READ_WINDOWS = 8  # sentences read per question in these passes: the most any choice reads
 MAX_ANSWER_WORDS = 6
+TATQA_TEXT_TAG = "from-text"  # a TAT-QA question answered from its text paragraphs
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class QuestionSet:
     domain: Domain
     role: Role
     items: tuple[EvalItem, ...]
+    within_sources: bool = False  # ask each question within its own sources (`filters.doc_ids`)
 
 
 @dataclass(frozen=True)
@@ -109,9 +115,10 @@ def training_corpora(data: DataDir, fold: Sequence[QAExample], limit: int | None
     squad_train = load_external("squad", data.path(SQUAD_V1), split="train")
     squad_validation = load_external("squad", data.path(SQUAD_V1), split="validation")
     squad2 = load_external("squad2", data.path(SQUAD_V2_HALF), split="validation")
-    # text paragraphs only, as the shipped weights were trained: the reader and ranker have not yet
-    # been trained on table rows (issue 19), and a table would change what the fold retrieves
-    tatqa = load_external("tatqa", data.path(TATQA_DEV), split="train", tables=False)
+    # its reports with their tables: the text questions of the fold, and every training question
+    # answered from a table cell (the reader is not trained on them, so all go to the ranker)
+    tatqa = load_external("tatqa", data.path(TATQA_DEV), split="train")
+    tatqa_tables = tuple(i for i in tatqa.items if TATQA_TEXT_TAG not in i.tags)
     drop = _drop_set([e for e in drop_examples(data) if e.qid in fold_ids])
     in_fold = lambda items: tuple(i for i in items if i.id in fold_ids)  # noqa: E731
     unanswerable = tuple(i for i in squad2.items if not i.answerable)
@@ -124,7 +131,8 @@ def training_corpora(data: DataDir, fold: Sequence[QAExample], limit: int | None
         Corpus("squad2", squad2.documents, (QuestionSet("squad2", "wiki", "validation", unanswerable),)),
         Corpus("drop", drop.documents, (QuestionSet("drop-train", "numbers", "ranker", drop.items),)),
         Corpus("tatqa", tatqa.documents, (
-            QuestionSet("tatqa-train", "finance", "ranker", in_fold(tatqa.items)),)),
+            QuestionSet("tatqa-train", "finance", "ranker", in_fold(tatqa.items)),
+            QuestionSet("tatqa-tables", "finance", "ranker", tatqa_tables, within_sources=True))),
     ]  # fmt: skip
     if limit:
         corpora = [_limited(c, limit) for c in corpora]
@@ -179,7 +187,8 @@ def read_corpora(
             answerer = Answerer(Retriever(store, embedder), reader, model=model)
             for question_set in corpus.sets:
                 for item in question_set.items:
-                    reading = answerer.read(item.question, k=k)
+                    scope = Filters(doc_ids=list(item.sources)) if question_set.within_sources else None
+                    reading = answerer.read(item.question, k=k, filters=scope)
                     group = (item.sources or (item.id,))[0]
                     named = (question_set.name, question_set.domain, question_set.role, item.id, group)
                     readings.append(QuestionReading(*named, reading.question, tuple(reading.reads),

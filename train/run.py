@@ -19,11 +19,12 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from index.embed import load_embedder
+from index.errors import InputError
 from qadata.splits import SQUAD_V1, SQUADSHIFTS, DataDir, open_data_dir, ranker_fold
 from rag.answer_model import load_answer_model, write_answer_model
 from rag.reader import DEFAULT_READER_DIR, SpanReader
@@ -59,6 +60,7 @@ class TrainRequest:
     config: TrainConfig = TrainConfig()
     validation_limit: int | None = None  # questions per reading set (a quick check); None: all
     embedding_model: str = "all-MiniLM-L6-v2"
+    ranker_only: bool = False  # keep the reader in out_dir; refit the kinds, ranker and calibration
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Prepared:
 def run_training(request: TrainRequest, progress: Progress) -> dict[str, Any]:
     """Train, validate and write the reader and ranker; returns what the model card reports."""
     started = time.perf_counter()
+    if request.ranker_only:
+        return refit_ranker(request, progress)
     prepared = prepare(request, progress)
     model = fit_reader(
         prepared.encoded,
@@ -82,6 +86,31 @@ def run_training(request: TrainRequest, progress: Progress) -> dict[str, Any]:
         lambda step, total, loss: progress("training", step, total, f"loss {loss:.3f}"),
     )
     return finish(request, model, prepared, time.perf_counter() - started, progress)
+
+
+def refit_ranker(request: TrainRequest, progress: Progress) -> dict[str, Any]:
+    """Keep the reader of `out_dir` and redo everything after it: the kind classifier, the readings,
+    the ranker, the calibration and the card. The reader's fold is the same split of the same data,
+    so the result is what a whole `rag train` with that reader's settings writes, in a third of the
+    time; the card keeps the reader's own training figures."""
+    out = request.out_dir
+    try:
+        previous = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+        SpanReader(out, request.config.device)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"--ranker-only needs a trained reader in {out} (with its {METRICS_FILE}): {exc}"
+        ) from exc
+    data = open_data_dir(request.datasets_dir)
+    progress("examples", 0, None, "reading the training split")
+    examples = training_examples(data)
+    fold = [e for e in examples if in_ranker_fold(e)]
+    progress("examples", len(examples), len(examples), f"{len(fold)} ranker questions")
+    config = TrainConfig(**{**previous["config"], "device": request.config.device})
+    prepared = Prepared(data, examples, [], fold, Encoded([], [], [], [], []))
+    kept = {"config": previous["config"], "data": previous["data"], "wall_time_s": previous["wall_time_s"],
+            "training_s": previous["wall_time_s"]["training"], "command": previous["command"]}  # fmt: skip
+    return finish(replace(request, config=config), None, prepared, kept["training_s"], progress, kept)
 
 
 def in_ranker_fold(example: QAExample) -> bool:
@@ -105,13 +134,20 @@ def prepare(request: TrainRequest, progress: Progress) -> Prepared:
 
 
 def finish(
-    request: TrainRequest, model: Any, prepared: Prepared, train_seconds: float, progress: Progress
+    request: TrainRequest,
+    model: Any,
+    prepared: Prepared,
+    train_seconds: float,
+    progress: Progress,
+    kept: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Save the reader, fit the kind classifier, read the ranker fold and validation questions,
-    choose on validation, write the answer model and the card."""
+    """Save the reader (None: keep the one there, whose card figures are `kept`), fit the kind
+    classifier, read the ranker fold and validation questions, choose on validation, write the
+    answer model and the card."""
     started = time.perf_counter()
     config, out = request.config, request.out_dir
-    save_reader(model, out, {"max_length": config.max_length})
+    if model is not None:
+        save_reader(model, out, {"max_length": config.max_length})
     labelled = [(e.question, kind) for e in prepared.examples
                 if e.answerable and e.numeric and (kind := kind_label(e.answer_text))]  # fmt: skip
     kinds = fit_kind_model(labelled, config.seed)
@@ -126,25 +162,36 @@ def finish(
     chosen, choices = choose(readings, kinds, config.seed)
     summary = chosen.to_dict()
     brief = {k: v for k, v in summary.items() if k not in ("reliability", "risk_coverage")}
+    table = chosen.table.to_dict() if chosen.table else None
+    table_calibration = {k: table[k] for k in ("coef", "intercept", "threshold")} if table else None
     write_answer_model(out, windows=chosen.design.windows, ranker=chosen.ranker.to_dict(),
-                       calibration=summary["calibration"], chosen=brief)  # fmt: skip
+                       calibration=summary["calibration"], table_calibration=table_calibration,
+                       chosen=brief)  # fmt: skip
     encoded = prepared.encoded
     sets: dict[str, dict[str, int]] = {}
     for reading in readings:
         entry = sets.setdefault(reading.set_name, {"questions": 0, "answerable": 0, "role": reading.role})
         entry["questions"] += 1
         entry["answerable"] += reading.answerable
+    command = " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])])
+    reader_data = {
+        "reader_questions": count_by_source(prepared.questions),
+        "training_windows": len(encoded.ids),
+        "positive_windows": sum(1 for s in encoded.starts if s > 0),
+    }
+    if kept is not None:  # the reader was kept: its own figures come from its card
+        reader_data = {key: kept["data"][key] for key in reader_data}
     card = {
-        "command": " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])]),
+        "command": kept["command"] if kept else command,
+        **({"ranker_refit": {"command": command, "wall_time_s": None}} if kept else {}),
         "seed": config.seed,
-        "config": asdict(config),
+        "config": kept["config"] if kept else asdict(config),
         "data": {
             "training_questions_available": count_by_source(prepared.examples),
-            "reader_questions": count_by_source(prepared.questions),
+            **reader_data,
             "ranker_questions": count_by_source(prepared.fold),
+            "ranker_table_questions": sum(1 for r in readings if r.set_name == "tatqa-tables"),
             "kind_classifier_questions": len(labelled),
-            "training_windows": len(encoded.ids),
-            "positive_windows": sum(1 for s in encoded.starts if s > 0),
         },
         "validation": {
             "sets": sets,
@@ -155,12 +202,16 @@ def finish(
                 for c in choices
             ],
         },  # fmt: skip
-        "wall_time_s": {
+        "wall_time_s": kept["wall_time_s"]
+        if kept
+        else {
             "training": round(train_seconds, 1),
             "total": round(train_seconds + time.perf_counter() - started, 1),
         },
         "hardware": _hardware(config.device),
     }
+    if kept:
+        card["ranker_refit"]["wall_time_s"] = round(time.perf_counter() - started, 1)
     update_meta(out, trained={k: v for k, v in card.items() if k != "validation"})
     (out / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     write_card(out, card)

@@ -161,6 +161,33 @@ def test_rag_train_on_a_tiny_slice_writes_a_loadable_reader_ranker_and_card(tmp_
     reader = SpanReader(out)
     scores = reader.score("How many moons?", ["Mars has two moons, Phobos and Deimos."])
     assert len(scores) == 1 and scores[0].start.shape == scores[0].end.shape
+    assert record["data"]["ranker_table_questions"] == 6  # TAT-QA questions answered from a table cell
+
+    # --ranker-only keeps that reader and refits what comes after it
+    weights = (out / WEIGHTS_FILE).read_bytes()
+    refit = subprocess.run(
+        [sys.executable, "-m", "cli.main", "train", "--data", str(DATA_DIR), "--out", str(out),
+         "--ranker-only", "--validation-limit", "6"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert refit.returncode == 0, refit.stderr[-2000:]
+    assert "refitting the ranker of" in refit.stdout and (out / WEIGHTS_FILE).read_bytes() == weights
+    again = json.loads((out / "training.json").read_text())
+    assert again["command"] == record["command"] and "--ranker-only" in again["ranker_refit"]["command"]
+    assert again["data"]["training_windows"] == record["data"]["training_windows"]
+    assert read_answer_model(out).ranker is not None
+
+
+def test_ranker_only_without_a_trained_reader_says_what_is_missing(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "train", "--data", str(tmp_path), "--out", str(tmp_path / "none"),
+         "--ranker-only"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "--ranker-only needs a trained reader in" in run.stderr + run.stdout
 
 
 def test_the_shipped_weights_are_calibrated_and_small():
@@ -170,6 +197,10 @@ def test_the_shipped_weights_are_calibrated_and_small():
     chosen = json.loads((DEFAULT_READER_DIR / "training.json").read_text())["validation"]["chosen"]
     assert chosen["windows"] == model.windows
     assert chosen["calibration"]["threshold"] == model.calibration.threshold
+    # a table cell's value has a calibration of its own, cross-fitted on the training table questions
+    assert model.table_calibration is not None
+    assert chosen["table_calibration"]["threshold"] == model.table_calibration.threshold
+    assert chosen["table_calibration"]["cross_fitted"]["wrong"] <= 0.10
 
 
 def test_missing_weights_fail_with_the_fix(tmp_path):

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from index.types import Chunk, Document, Table, document_from_record
+from index.types import Chunk, Document, Table, TableCell, document_from_record
 from rag.candidates import Candidate, extract_candidates
-from rag.decision import answer_text, citation_of
+from rag.cells import RowLine, cell_quantities
+from rag.decision import Reading, answer_text, citation_of, decide
 from rag.ground import GroundingError, check_grounded
 from rag.quantities import in_table_unit, parse_quantity, parse_table_unit, quantities_match
+from rag.question import Question, analyse
+from rag.ranking import CALIBRATION_FEATURES, FEATURES, Calibration, Linear, candidate_features, rank
+from rag.reading import Read
 from rag.types import Answer, Hit
 from tests.tables import ACME_RESULTS, acme_documents, linearise
+from train.kinds import fit_kind_model
 
 RESULTS = acme_documents()[0]
 
@@ -154,3 +160,74 @@ def test_an_unscaled_figure_stated_for_a_scaled_cell_is_refused():
     profit = next(c for c in table_candidates() if c.quantity.text == "210")
     with pytest.raises(GroundingError):
         check_grounded(cell_answer(profit, "$210"), {RESULTS.doc_id: RESULTS})
+
+
+def _reads(question: str) -> tuple[Question, list[Read]]:
+    """The table's candidates as read, with their header coverages, and a flat reader score."""
+    from rag.reading import term_coverage
+
+    parsed = analyse(question)
+    weights = dict.fromkeys(parsed.terms, 1.0)
+    reads = []
+    for candidate in table_candidates():
+        cell = candidate.cell
+        headers = (0.0, 0.0)
+        if cell is not None:
+            headers = (
+                term_coverage(parsed.terms, cell.row, weights),
+                term_coverage(parsed.terms, cell.column, weights),
+            )
+        reads.append(Read(candidate, -1.0, -2.0, 0, 0.5, 0.5, *headers))
+    return parsed, reads
+
+
+def test_a_cells_row_and_column_headers_are_ranking_features():
+    question, reads = _reads("What was the operating profit in 2003?")
+    rows = candidate_features(question, reads, {"money": 1.0})
+    named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    by_cell = {(r.candidate.cell.row, r.candidate.cell.column): f for r, f in zip(reads, named, strict=True)
+               if r.candidate.cell}  # fmt: skip
+    assert by_cell[("Operating profit", "2003")]["in_table"] == 1.0
+    assert by_cell[("Operating profit", "2003")]["row_coverage"] == 1.0
+    assert by_cell[("Operating profit", "2003")]["row_coverage_gap"] == 0.0
+    assert by_cell[("Revenue", "2003")]["row_coverage"] == 0.0
+    assert by_cell[("Revenue", "2003")]["row_coverage_gap"] == 1.0
+    texts = [f for r, f in zip(reads, named, strict=True) if r.candidate.cell is None]
+    assert all(f["in_table"] == 0.0 and f["row_coverage"] == 0.0 for f in texts)
+
+
+def test_a_cell_answers_at_the_table_calibrations_threshold_and_text_at_its_own():
+    question, reads = _reads("What was the operating profit in 2003?")
+    kinds = fit_kind_model([("How much was the profit?", "money"), ("How many staff?", "count")] * 2, seed=13)
+    ranker = Linear(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0)
+    text = Calibration(tuple(0.0 for _ in CALIBRATION_FEATURES), 0.0, 0.9)  # P = 0.5 for every candidate
+    table = Calibration(tuple(0.0 for _ in CALIBRATION_FEATURES), 0.0, 0.4)
+    ranked = rank(question, reads, kinds, ranker, text, table)
+    assert {(r.candidate.cell is not None, r.threshold) for r in ranked} >= {(True, 0.4)}
+    assert all(r.threshold == 0.9 for r in ranked if r.candidate.cell is None)
+    documents = {RESULTS.doc_id: RESULTS}
+    cells_first = [r for r in ranked if r.candidate.cell] + [r for r in ranked if not r.candidate.cell]
+    answer = decide(Reading(question, reads, cells_first), None, documents)
+    assert not answer.abstained and answer.citations[0].table is not None  # 0.5 >= 0.4
+    texts_first = [r for r in ranked if not r.candidate.cell] + [r for r in ranked if r.candidate.cell]
+    if texts_first[0].candidate.cell is None:
+        assert decide(Reading(question, reads, texts_first), None, documents).abstained  # 0.5 < 0.9
+    assert decide(Reading(question, reads, cells_first), 0.6, documents).abstained  # one given for all
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "cell", "expected"),
+    [
+        ("Order intake", "Change (%)", "13.2", "13.2%"),  # a column of percents under a money table
+        ("Gross margin %", "2019", "41.5", "41.5%"),  # a row of percents
+        ("Revenue ($m)", "2019", "83.2", "$83.2 million"),  # the row states its own unit
+        ("Staff", "2019", "1,200", "$1,200 million"),  # no header unit: the table's ("$ millions")
+    ],
+)
+def test_a_row_or_column_header_unit_applies_to_its_own_cells(row, column, cell, expected):
+    document = replace(RESULTS, text=f"{row} | {column}: {cell}", tables=())
+    end = len(document.text)
+    table = Table(None, "$ millions", 0, end, (TableCell(row, column, end - len(cell), end),))
+    line = RowLine(table, table.cells, 0, 0)
+    [(quantity, _)] = cell_quantities(replace(document, tables=(table,)), line)
+    assert quantities_match(quantity, parse_quantity(expected)), (quantity, expected)

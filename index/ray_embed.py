@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'numrag[scale]'"
 CONNECT_TIMEOUT_S = 5.0
+LOCAL_START_ATTEMPTS = 3  # a local Ray whose raylet misses its 30 s start is started again
 # The workers never reach a model hub, and one tokenizer thread pool per actor would oversubscribe the cores.
 WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -187,16 +188,32 @@ def connect_ray(ray: ModuleType, address: str | None, local_cpus: int) -> bool:
     if cluster:
         join_cluster(ray, cluster)
     else:
-        ray.init(
-            address="local",  # a private Ray, whatever RAY_ADDRESS says (it would join that cluster)
-            num_cpus=max(os.cpu_count() or 1, local_cpus),
-            include_dashboard=False,
-            ignore_reinit_error=True,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-            runtime_env={"env_vars": worker_env()},
-        )
+        start_local_ray(ray, local_cpus)
     return True
+
+
+def start_local_ray(ray: ModuleType, local_cpus: int, attempts: int = LOCAL_START_ATTEMPTS) -> None:
+    """Start a private local Ray. Ray gives its raylet 30 s to register, which a busy machine can
+    miss ("The current node timed out during startup"): the half-started Ray is shut down and
+    started again, up to `attempts` times in all."""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(
+                address="local",  # a private Ray, whatever RAY_ADDRESS says (it would join that cluster)
+                num_cpus=max(os.cpu_count() or 1, local_cpus),
+                include_dashboard=False,
+                ignore_reinit_error=True,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                runtime_env={"env_vars": worker_env()},
+            )
+            return
+        except Exception as exc:  # Ray raises a bare Exception for a node that timed out starting
+            if attempt == attempts or "timed out during startup" not in str(exc):
+                raise
+            log.warning("the local Ray did not start in time (attempt %d of %d); starting it again", attempt,
+                        attempts)  # fmt: skip
+            ray.shutdown()
 
 
 def worker_env() -> dict[str, str]:

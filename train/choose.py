@@ -20,7 +20,7 @@ rules of `rag.decision` included): those are the figures `rag eval` reproduces.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +29,9 @@ import numpy as np
 from rag.decision import Reading, decide
 from rag.kinds import KindModel
 from rag.quantities import quantities_match
-from rag.ranking import Calibration, Linear, RankerKind, Trees, calibration_features, rank
+from rag.ranking import Calibration, Linear, Ranked, RankerKind, Trees, calibration_features, rank
 from train.rank import fit_ranker, stack_rows
-from train.readings import QuestionReading
+from train.readings import TABLE_SET, QuestionReading
 
 WINDOW_CHOICES = (4, 6, 8)
 RANKER_CHOICES: tuple[RankerKind, ...] = ("trees", "linear")
@@ -42,7 +42,6 @@ NEWS_WEIGHTS = (
 WRONG_BUDGETS = {"news": 0.05, "wiki": 0.10}  # wrong numbers allowed, per answerable validation question
 TABLE_WRONG_BUDGET = 0.10  # the same for answers from a table cell, per answerable table question
 TABLE_WEIGHTS = (1.0, 3.0, 6.0)  # how much a question answered from a table cell counts in the fit
-TABLE_SET = "tatqa-tables"  # the ranker's training questions answered from a table cell
 TABLE_DESIGN = (6, "trees")  # sentences read and ranker with which the table weight is chosen
 CALIBRATION_FOLDS = 5
 TIE = 0.005  # fewer sentences win unless more answer this much better
@@ -161,20 +160,10 @@ def fit_table_calibration(
         return None
     rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
     bests: list[tuple[QuestionReading, tuple[float, ...], bool]] = []  # where the best is a cell
-    for fold in range(CALIBRATION_FOLDS):
-        held = {r.item_id for r in tables if _fold(r.group) == fold}
-        if not held:
-            continue
-        fitted = [r for r in training if r.item_id not in held]
-        weights = [_weight(r, design.news_weight, design.table_weight) for r in fitted]
-        ranker = fit_ranker(stack_rows([(*rows[r.item_id], w) for r, w in zip(fitted, weights, strict=True)]),
-                            design.ranker, seed)  # fmt: skip
-        for reading in (r for r in tables if r.item_id in held):
-            ranked = rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
-            if ranked and ranked[0].candidate.cell is not None:
-                best = ranked[0]
-                features = calibration_features(best.score, best.margin, best.features)
-                bests.append((reading, features, reading.is_right(best.read)))
+    for reading, best in _held_out_bests(training, tables, rows, design, kinds, seed):
+        if best is not None and best.candidate.cell is not None:
+            features = calibration_features(best.score, best.margin, best.features)
+            bests.append((reading, features, reading.is_right(best.read)))
     if not bests:
         return None
     features = np.array([f for _, f, _ in bests])
@@ -219,20 +208,36 @@ def choose_table_weight(
     rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
     shares: dict[float, float] = {}
     for table_weight in TABLE_WEIGHTS:
-        right = 0
-        for fold in range(CALIBRATION_FOLDS):
-            held = {r.item_id for r in tables if _fold(r.group) == fold}
-            if not held:
-                continue
-            fitted = [r for r in training if r.item_id not in held]
-            stacked = stack_rows([(*rows[r.item_id], _weight(r, 1.0, table_weight)) for r in fitted])
-            ranker = fit_ranker(stacked, kind, seed)
-            for reading in (r for r in tables if r.item_id in held):
-                ranked = rank(reading.question, reading.reads_within(windows), kinds, ranker, None)
-                right += bool(ranked) and reading.is_right(ranked[0].read)
+        design = Design(windows, kind, 1.0, table_weight)
+        bests = _held_out_bests(training, tables, rows, design, kinds, seed)
+        right = sum(best is not None and reading.is_right(best.read) for reading, best in bests)
         shares[table_weight] = round(right / len(tables), 4)
     best = max(shares.values())
     return min(w for w, share in shares.items() if share == best), shares
+
+
+def _held_out_bests(
+    training: Sequence[QuestionReading],
+    tables: Sequence[QuestionReading],
+    rows: dict[str, tuple[np.ndarray, np.ndarray]],
+    design: Design,
+    kinds: KindModel,
+    seed: int,
+) -> Iterator[tuple[QuestionReading, Ranked | None]]:
+    """Each table question with its best-ranked candidate (None: nothing read) under the design's
+    ranker fitted without the questions of its fold (CALIBRATION_FOLDS folds by report)."""
+    for fold in range(CALIBRATION_FOLDS):
+        held = {r.item_id for r in tables if _fold(r.group) == fold}
+        if not held:
+            continue
+        fitted = [r for r in training if r.item_id not in held]
+        stacked = stack_rows(
+            [(*rows[r.item_id], _weight(r, design.news_weight, design.table_weight)) for r in fitted]
+        )
+        ranker = fit_ranker(stacked, design.ranker, seed)
+        for reading in (r for r in tables if r.item_id in held):
+            ranked = rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
+            yield reading, ranked[0] if ranked else None
 
 
 def measure(

@@ -51,6 +51,7 @@ Role = Literal["ranker", "validation"]
 READ_WINDOWS = 8  # sentences read per question in these passes: the most any choice reads
 MAX_ANSWER_WORDS = 6
 TATQA_TEXT_TAG = "from-text"  # a TAT-QA question answered from its text paragraphs
+TABLE_SET = "tatqa-tables"  # the ranker's training questions answered from a table cell
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def training_corpora(data: DataDir, fold: Sequence[QAExample], limit: int | None
         Corpus("drop", drop.documents, (QuestionSet("drop-train", "numbers", "ranker", drop.items),)),
         Corpus("tatqa", tatqa.documents, (
             QuestionSet("tatqa-train", "finance", "ranker", in_fold(tatqa.items)),
-            QuestionSet("tatqa-tables", "finance", "ranker", tatqa_tables, within_sources=True))),
+            QuestionSet(TABLE_SET, "finance", "ranker", tatqa_tables, within_sources=True))),
     ]  # fmt: skip
     if limit:
         corpora = [_limited(c, limit) for c in corpora]

@@ -43,7 +43,7 @@ from train.fit import (
     tokenizer_for,
 )
 from train.kinds import fit_kind_model, kind_label
-from train.readings import READ_WINDOWS, read_corpora, training_corpora
+from train.readings import READ_WINDOWS, TABLE_SET, read_corpora, training_corpora
 
 # (stage, done, total, note): stages are "examples", "training", "embedding", "reading"
 Progress = Callable[[str, int, int | None, str], None]
@@ -108,9 +108,9 @@ def refit_ranker(request: TrainRequest, progress: Progress) -> dict[str, Any]:
     progress("examples", len(examples), len(examples), f"{len(fold)} ranker questions")
     config = TrainConfig(**{**previous["config"], "device": request.config.device})
     prepared = Prepared(data, examples, [], fold, Encoded([], [], [], [], []))
-    kept = {"config": previous["config"], "data": previous["data"], "wall_time_s": previous["wall_time_s"],
-            "training_s": previous["wall_time_s"]["training"], "command": previous["command"]}  # fmt: skip
-    return finish(replace(request, config=config), None, prepared, kept["training_s"], progress, kept)
+    kept = {key: previous[key] for key in ("config", "data", "wall_time_s", "command")}
+    training_s = kept["wall_time_s"]["training"]
+    return finish(replace(request, config=config), None, prepared, training_s, progress, kept)
 
 
 def in_ranker_fold(example: QAExample) -> bool:
@@ -190,7 +190,7 @@ def finish(
             "training_questions_available": count_by_source(prepared.examples),
             **reader_data,
             "ranker_questions": count_by_source(prepared.fold),
-            "ranker_table_questions": sum(1 for r in readings if r.set_name == "tatqa-tables"),
+            "ranker_table_questions": sum(1 for r in readings if r.set_name == TABLE_SET),
             "kind_classifier_questions": len(labelled),
         },
         "validation": {

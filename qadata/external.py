@@ -47,7 +47,7 @@ from index.types import Document
 from qadata.questions import UNANSWERABLE, EvalItem, load_eval_set
 from qadata.splits import Split, split_of_group
 from rag.cells import cell_quantities, layout
-from rag.quantities import format_quantity, parse_quantities, parse_quantity, parse_table_unit
+from rag.quantities import Quantity, format_quantity, parse_quantities, parse_quantity, parse_table_unit
 
 DatasetName = Literal["squad", "squad2", "tatqa", "bbc"]
 DATASETS: tuple[DatasetName, ...] = ("squad", "squad2", "tatqa", "bbc")
@@ -55,6 +55,7 @@ MIN_DISTRACTORS = 5
 MAX_ANSWER_WORDS = 6  # longer gold answers are explanations that happen to hold a number
 TATQA_SOURCES = ("text", "table", "table-text")  # TAT-QA's answer_from values
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion"}
+_SCALE_FACTORS = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 _INTRODUCES = re.compile(r"\b(?:following\s+table|tables?\s+below|(?:is|are)\s+as\s+follows)\b", re.I)
 
@@ -110,8 +111,8 @@ def load_external(
     chosen, items = _select(groups, limit)
     documents = _documents(chosen, tables)
     if name == "tatqa":
-        by_id = {document.doc_id: document for document in documents}
-        items = tuple(_with_cell_currency(item, by_id.get(item.sources[0])) for item in items)
+        money = {document.doc_id: _money_cells(document) for document in documents}
+        items = tuple(_with_cell_currency(item, money.get(item.sources[0], ())) for item in items)
     kept = {document.doc_id for document in documents}
     return ExternalSet(name, documents, tuple(i for i in items if set(i.sources) <= kept))
 
@@ -262,11 +263,11 @@ def _tatqa_groups(data: list[dict[str, Any]]) -> Iterator[_Group]:
         texts = [p["text"].strip() for p in paragraphs]
         cut = next((i + 1 for i, text in enumerate(texts) if _introduces_table(text)), len(texts))
         table = tuple(tuple(str(cell) for cell in row) for row in context["table"].get("table") or ())
-        words = [*texts, *(cell for row in table for cell in row)]
+        stated = _stated_scales([*texts, *(cell for row in table for cell in row)])
         items = [
             item
             for qa in sorted(context["questions"], key=lambda q: int(q["order"]))
-            if (item := _tatqa_item(qa, doc_id, words)) is not None
+            if (item := _tatqa_item(qa, doc_id, stated)) is not None
         ]
         yield _Group(doc_id, None, "\n\n".join(texts[:cut]), tuple(items), context["table"]["uid"],
                      table, "\n\n".join(texts[cut:]))  # fmt: skip
@@ -277,8 +278,8 @@ def _introduces_table(paragraph: str) -> bool:
     return paragraph.rstrip().endswith(":") or bool(_INTRODUCES.search(paragraph))
 
 
-def _tatqa_item(qa: dict[str, Any], doc_id: str, words: Sequence[str]) -> EvalItem | None:
-    """A single-span numeric question; `words` are its context's paragraphs and cells."""
+def _tatqa_item(qa: dict[str, Any], doc_id: str, stated: frozenset[str]) -> EvalItem | None:
+    """A single-span numeric question; `stated` are the scales its context states (`_stated_scales`)."""
     answer = qa["answer"]
     if qa["answer_from"] not in TATQA_SOURCES or qa["answer_type"] != "span" or len(answer) != 1:
         return None
@@ -287,7 +288,7 @@ def _tatqa_item(qa: dict[str, Any], doc_id: str, words: Sequence[str]) -> EvalIt
         return None
     scale = qa.get("scale") or ""
     golds = [_with_scale(gold, scale)]
-    if golds[0] != gold and not _states_scale(words, scale):
+    if golds[0] != gold and scale not in stated and (scale == "percent" or scale in _SCALE_FACTORS):
         golds.append(gold)  # its report's scale is not in the context: the figure as written is right too
     item = _numeric_item(qa["uid"], qa["question"], golds, doc_id, "tatqa")
     return replace(item, tags=(*item.tags, f"from-{qa['answer_from']}")) if item else None
@@ -304,36 +305,43 @@ def _with_scale(gold: str, scale: str) -> str:
     return gold
 
 
-def _with_cell_currency(item: EvalItem, document: Document | None) -> EvalItem:
-    """A TAT-QA answer span leaves out the currency its table's header gives ("27.0" under "£m",
-    scale million): the cell's reading in its table's unit is accepted too, where it has the value
-    of a gold reading (the scaled answer, or the figure as written where no scale is stated) exactly:
-    the value is TAT-QA's own, only the currency comes from the table."""
-    golds = [parse_quantity(text) for text in (item.answer or "", *item.alternatives)]
-    values = [g.value for g in golds if g is not None and g.kind == "number" and not g.unit]
-    if document is None or not document.tables or not values:
-        return item
+def _money_cells(document: Document) -> tuple[Quantity, ...]:
+    """The money value of every cell of a document's tables, read in its unit."""
+    if not document.tables:
+        return ()
     grid = layout(document)
-    found = [
-        format_quantity(quantity)
+    return tuple(
+        quantity
         for row in grid.rows.values()
         for quantity, _ in cell_quantities(document, row)
-        if quantity.kind == "money"
-        and quantity.value_end is None
-        and any(abs(quantity.value - value) <= 1e-9 * max(1.0, abs(value)) for value in values)
+        if quantity.kind == "money" and quantity.value_end is None
+    )
+
+
+def _with_cell_currency(item: EvalItem, money: Sequence[Quantity]) -> EvalItem:
+    """A TAT-QA answer span leaves out the currency its table's header gives ("27.0" under "£m",
+    scale million): the cell's reading in its table's unit (`money`: its document's money cells) is
+    accepted too, where it has the value of a gold reading (the scaled answer, or the figure as
+    written where no scale is stated) exactly: the value is TAT-QA's own, only the currency comes
+    from the table."""
+    golds = [parse_quantity(text) for text in (item.answer or "", *item.alternatives)]
+    values = [g.value for g in golds if g is not None and g.kind == "number" and not g.unit]
+    found = [
+        format_quantity(quantity)
+        for quantity in money
+        if any(abs(quantity.value - value) <= 1e-9 * max(1.0, abs(value)) for value in values)
     ]
     extra = tuple(text for text in dict.fromkeys(found) if text not in item.alternatives)
     return replace(item, alternatives=(*item.alternatives, *extra)) if extra else item
 
 
-def _states_scale(texts: Sequence[str], scale: str) -> bool:
-    """True when a paragraph or cell of a context states a unit of that scale ("(in thousands)",
-    "$'000", "$ in millions"), or a percent sign for "percent"."""
-    if scale == "percent":
-        return any("%" in text or "per cent" in text.lower() for text in texts)
-    factor = {"thousand": 1e3, "million": 1e6, "billion": 1e9}.get(scale)
-    units = (parse_table_unit(unit) for text in texts for unit in find_units(text))
-    return factor is None or any(unit.scale == factor for unit in units)
+def _stated_scales(texts: Sequence[str]) -> frozenset[str]:
+    """The scales a context's paragraphs and cells state: "percent" for a percent sign, and
+    "thousand", "million" or "billion" for a unit phrase of that scale ("(in thousands)", "$'000")."""
+    stated = {"percent"} if any("%" in text or "per cent" in text.lower() for text in texts) else set()
+    factors = {parse_table_unit(unit).scale for text in texts for unit in find_units(text)}
+    stated |= {name for name, factor in _SCALE_FACTORS.items() if factor in factors}
+    return frozenset(stated)
 
 
 def _select(groups: list[_Group], limit: int | None) -> tuple[list[_Group], tuple[EvalItem, ...]]:

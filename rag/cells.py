@@ -115,9 +115,10 @@ def cell_quantities(document: Document, row: RowLine) -> list[tuple[Quantity, Ta
         value = document.text[cell.start : cell.end]
         if value.strip() in (cell.row.strip(), cell.column.strip()):
             continue
+        own = cell_unit(unit, cell)
         for quantity in parse_quantities(value):
             placed = replace(quantity, start=quantity.start + cell.start, end=quantity.end + cell.start)
-            found.append((in_table_unit(placed, cell_unit(unit, cell)), cell))
+            found.append((in_table_unit(placed, own), cell))
     return found
 
 

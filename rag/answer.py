@@ -9,6 +9,8 @@
 - `rag.ranking`: a learned ranker scores each read candidate from the reader's scores and what a
   reader of news looks at (the kind of quantity asked for, the counted noun, the time cues), and a
   calibration fitted on validation data turns the best score into P(right);
+- `rag.compare`: a "which year was X larger?" question compares X's figures across the years of
+  its table row, and the year answers (its number is the column header's, in the cited row line);
 - `rag.decision`: the best candidate answers when P(right) reaches the threshold chosen on
   validation, else the answerer abstains with the reason; the year, period and latest-report
   rules apply, and every answer is checked to lie inside its cited sentence (or its cited cell).
@@ -23,6 +25,7 @@ from index.errors import ModelError, QuestionError
 from index.lexical import lexical_words
 from rag.answer_model import AnswerModel, load_answer_model
 from rag.candidates import extract_candidates
+from rag.compare import compare
 from rag.decision import Reading, decide
 from rag.question import Question, analyse
 from rag.ranking import rank
@@ -92,7 +95,7 @@ class Answerer:
             if model.ranker
             else []
         )
-        return Reading(parsed, reads, ranked)
+        return Reading(parsed, reads, ranked, compared=compare(parsed, ranked, model.comparison_calibration))
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Answer:
         """The answer a reading supports at the calibrated thresholds (or the one given, for all)."""

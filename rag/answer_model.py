@@ -2,8 +2,9 @@
 
 It holds what `rag train` fitted after the reader: the question-kind classifier, the candidate
 ranker, the calibration and its threshold, and the number of sentences read, each chosen on
-validation; and the calibration and threshold of a table cell's value, fitted by cross-fitting on
-the training questions answered from tables (no validation set has tables). Serving only loads
+validation; and the calibrations and thresholds of a table cell's value and of a "which year"
+comparison across a table row, fitted by cross-fitting on the training questions answered from
+tables (no validation set has tables). Serving only loads
 it; a missing or malformed file stops with a message saying to run
 `rag train`.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ModelError
+from rag.compare import COMPARISON_FEATURES
 from rag.kinds import KindModel
 from rag.ranking import CALIBRATION_FEATURES, FEATURES, Calibration, Linear, Trees, ranker_from_dict
 from rag.reader import RETRAIN_HINT
@@ -35,6 +37,7 @@ class AnswerModel:
     calibration: Calibration | None
     raw: dict[str, Any]
     table_calibration: Calibration | None = None  # for a table cell's value; None: `calibration`
+    comparison_calibration: Calibration | None = None  # for a "which year" comparison; None: none answers
 
 
 def read_answer_model(folder: Path) -> AnswerModel:
@@ -50,12 +53,14 @@ def read_answer_model(folder: Path) -> AnswerModel:
         if raw.get("ranker") and tuple(raw["features"]) != FEATURES:
             raise ModelError(f"{path} was fitted on other ranking features than this version computes; "
                              + RETRAIN_HINT)  # fmt: skip
-        calibrations = {key: raw.get(key) for key in ("calibration", "table_calibration")}
-        for calibration in calibrations.values():
-            if calibration and len(calibration["coef"]) != len(CALIBRATION_FEATURES):
+        widths = {"calibration": CALIBRATION_FEATURES, "table_calibration": CALIBRATION_FEATURES,
+                  "comparison_calibration": COMPARISON_FEATURES}  # fmt: skip
+        calibrations = {key: raw.get(key) for key in widths}
+        for key, calibration in calibrations.items():
+            if calibration and len(calibration["coef"]) != len(widths[key]):
                 found = len(calibration["coef"])
-                raise ModelError(f"{path} holds a calibration of {found} features, this version reads "
-                                 f"{len(CALIBRATION_FEATURES)}; " + RETRAIN_HINT)  # fmt: skip
+                raise ModelError(f"{path} holds a {key.replace('_', ' ')} of {found} features, this version "
+                                 f"reads {len(widths[key])}; " + RETRAIN_HINT)  # fmt: skip
         fitted = {key: _calibration(value) if value else None for key, value in calibrations.items()}
         return AnswerModel(
             windows=int(raw["windows"]),
@@ -64,6 +69,7 @@ def read_answer_model(folder: Path) -> AnswerModel:
             calibration=fitted["calibration"],
             raw=raw,
             table_calibration=fitted["table_calibration"],
+            comparison_calibration=fitted["comparison_calibration"],
         )
     except ModelError:
         raise

@@ -6,8 +6,10 @@ a figure from an undated article with no year beside it is not ruled out, as its
 checked: on BBC validation, whose articles state no date, ruling it out cost 4.9 points);
 a period named by two years ("between 2015 and 2018") takes a sentence naming both; among reports
 of the same figure in different sources the latest answers (the earliest for "first"/"initial"
-questions) and the others are listed under `also_reported`. Every answer passes the grounding
-check: its number lies inside its cited sentence, and a table cell's inside its cited cell.
+questions) and the others are listed under `also_reported`; a "which year was X larger?" question
+is answered by its comparison across a table row (`rag.compare`) when that is probable enough.
+Every answer passes the grounding check: its number lies inside its cited sentence, a table
+cell's inside its cited cell, and a compared year in that cell's column header.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from index.types import Document
 from rag.candidates import Candidate, missing_names
+from rag.compare import Compared
 from rag.ground import check_grounded
 from rag.quantities import Quantity, format_quantity, quantities_match
 from rag.question import Question, named_years
@@ -34,6 +37,7 @@ class Reading:
     reads: list[Read]
     ranked: list[Ranked]
     reason: str | None = None  # set when there is nothing to answer from
+    compared: Compared | None = None  # a "which year" question's comparison across a table row
 
     @property
     def best(self) -> Ranked | None:
@@ -53,12 +57,18 @@ def decide(
         return abstain(reading.question.text, reading.reason or "no candidate was read")
     question, best = reading.question, reading.ranked[0]
 
-    def limit(ranked: Ranked) -> float:
-        return ranked.threshold if threshold is None else threshold
+    def limit(own: float) -> float:
+        return own if threshold is None else threshold
 
-    if best.probability < limit(best):
-        return abstain(question.text, _doubt(question, best, limit(best)))
-    supported = [r for r in reading.ranked if r.probability >= limit(r)]
+    compared = reading.compared
+    if compared is not None and compared.probability >= limit(compared.threshold):
+        # the year a comparison gives, citing its cell in the row compared (the row line holds
+        # every year's figure); its number is the year as the cell's column header is written there
+        year_cell = replace(compared.chosen.candidate, quantity=compared.year)
+        return _grounded(question, year_cell, compared.probability, [], documents)
+    if best.probability < limit(best.threshold):
+        return abstain(question.text, _doubt(question, best, limit(best.threshold)))
+    supported = [r for r in reading.ranked if r.probability >= limit(r.threshold)]
     if question.year is not None and time_aware:
         chosen = _about_year(question, supported)
         others = [_reported(r.candidate) for r in _other_years(question, supported)]
@@ -74,6 +84,17 @@ def decide(
         chosen = in_period or (_latest(question, best, rivals) if time_aware else best)
         others = [_reported(r.candidate) for r in [best, *rivals] if r is not chosen]
     candidate = replace(chosen.candidate, quantity=reading.answer_quantity(chosen))  # 1943 of "Jan 7, 1943"
+    return _grounded(question, candidate, chosen.probability, _distinct(others, candidate), documents)
+
+
+def _grounded(
+    question: Question,
+    candidate: Candidate,
+    probability: float,
+    also_reported: list[Reported],
+    documents: Mapping[str, Document],
+) -> Answer:
+    """The answer a candidate gives, citing its sentence (or cell), once its number is grounded there."""
     answer = Answer(
         question=question.text,
         answer=answer_text(candidate.quantity),
@@ -81,8 +102,8 @@ def decide(
         abstained=False,
         reason=None,
         citations=[citation_of(candidate)],
-        also_reported=_distinct(others, candidate),
-        confidence=round(chosen.probability, 4),
+        also_reported=also_reported,
+        confidence=round(probability, 4),
     )
     check_grounded(answer, dict(documents))
     return answer

@@ -1,5 +1,6 @@
 """The grounding invariant: every number we answer occurs inside a cited span; for a cited table
-cell, inside that cell ("$210 million" read from "210" under "$ millions" is the cell's number)."""
+cell, inside that cell ("$210 million" read from "210" under "$ millions" is the cell's number),
+or, for a compared year, in the cell's column header as its row line writes it ("2018: 745")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from index.errors import RagError
 from index.types import Document
 from rag.quantities import Quantity, parse_quantities, parse_quantity, quantities_match
+from rag.question import named_years
 from rag.types import Answer, TableRef
 
 
@@ -41,7 +43,17 @@ def _inside_cell(cited: TableRef, document: Document, quantity: Quantity) -> boo
     )
     if cell is None or (cell.row, cell.column) != (cited.row, cited.column):
         return False
-    return cell.start <= quantity.start and quantity.end <= cell.end
+    if cell.start <= quantity.start and quantity.end <= cell.end:
+        return True
+    # a compared year ("which year was X larger?"): the year the cell's column header names, as
+    # that header is written just before the cell in its row line ("… | 2018: 745")
+    label = document.text[quantity.end : cell.start]
+    return (
+        quantity.kind == "year"
+        and quantity.year in named_years(cell.column)
+        and quantity.end <= cell.start
+        and "|" not in label
+    )
 
 
 def supported_numbers(

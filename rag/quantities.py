@@ -135,7 +135,8 @@ _DIMENSION = re.compile(
     r"|sprint|race|hurdles|freestyle|relay|square|sq\b|radius|altitude|elevation|from|away|of\s+water)\b"
 )
 _SCALE = re.compile(
-    r"(?:\s+|\s*-\s*)?(?P<w>(?i:thousand|million|billion|trillion|hundred|dozen))\b"
+    # a plural scale word scales too ("600,000 thousands"), but not "thousands of" (a count of them)
+    r"(?:\s+|\s*-\s*)?(?P<w>(?i:thousand|million|billion|trillion|hundred|dozen))(?i:s(?!\s+of\b))?\b"
     r"|\s?(?P<a>(?i:bn|mn|mln|trn|tn))\b|\s?(?P<s>[kKmMbB])\b"
 )
 _CURRENCY_PHRASE = (
@@ -596,6 +597,22 @@ def in_table_unit(quantity: Quantity, unit: TableUnit) -> Quantity:
     if quantity.kind == "money" and _written_scale(quantity) == 1.0:  # "$1,234" under "$ in millions"
         return replace(quantity, value=quantity.value * unit.scale, value_end=end)
     return quantity
+
+
+_MINUS_BEFORE = re.compile(r"(?:^|[\s(:|])[-\u2212\u2013]\s?(?:[$€£¥₸₽₹₩]\s?)?$")
+_OPEN_BEFORE = re.compile(r"\(\s?(?:[$€£¥₸₽₹₩]\s?)?$")
+
+
+def signed_value(text: str, quantity: Quantity) -> float:
+    """A quantity's value with the sign its text gives it: "-3,000" and "−3,000" are negative, and
+    so is a figure in parentheses, as accounts write a loss ("(3,781)", "$(1,867)"). The parser
+    reads figures unsigned, as a hyphen before a figure is more often a range or a compound."""
+    before = text[max(0, quantity.start - 4) : quantity.start]
+    if _MINUS_BEFORE.search(before):
+        return -abs(quantity.value)
+    if _OPEN_BEFORE.search(before) and text[quantity.end : quantity.end + 2].lstrip().startswith(")"):
+        return -abs(quantity.value)
+    return quantity.value
 
 
 def quantities_match(a: Quantity, b: Quantity, rel_tol: float = 0.01) -> bool:

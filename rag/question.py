@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.lexical import stemmer_and_words
+from rag.quantities import parse_quantities, signed_value
 
 Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
 TimeIntent = Literal["year", "earliest", "none"]
@@ -66,11 +67,63 @@ _PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{2,}(?:-[A-Z][a-z]+)*)\b")
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how is are was were do does did".split()
 )
+# capitalised, but dates, not names: "the year ended 31 December 2019" need not be written so
+_CALENDAR_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 # stems of words that say how a question is asked, not what it is about
 _ASKING_STEMS = frozenset(
     "what which who whom whose when where whi how mani much is are was were do doe did will would "
     "can could big larg long fast size tell give figur number amount date until till".split()
 )
+
+
+# "in which year was X larger?", "which years did X exceed $20,000 thousand?": a year wanted by
+# comparing a figure across the years of a table row
+_WHICH_YEAR = re.compile(r"\b(?:which|what)\s+(?:(?:fiscal|financial|calendar)\s+)?years?\b", re.I)
+_MOST = re.compile(r"\b(?:larger|largest|higher|highest|greater|greatest|bigger|biggest|more|most|maximum"
+                   r"|exceed(?:ed|s)?|positive)\b", re.I)  # fmt: skip
+_LEAST = re.compile(r"\b(?:smaller|smallest|lower|lowest|less|least|fewer|fewest|minimum|negative)\b", re.I)
+_BOUND_WORD = re.compile(
+    r"\b(?:(?P<most>(?:more|greater|higher|larger|bigger)\s+than|exceed(?:ed|s|ing)?|above|over)"
+    r"|(?P<least>(?:less|fewer|lower|smaller)\s+than|below|under))\s*$",
+    re.I,
+)
+
+_ABOVE = frozenset({"more than", "over", "above", "exceeding"})  # a figure's qualifier that is a bound
+_BELOW = frozenset({"less than", "fewer than", "under", "below"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A question that asks which year a figure was largest or smallest, or above or below a bound."""
+
+    most: bool  # the larger (or above the bound); False: the smaller (or below it)
+    bound: float | None = None  # "less than 10,000 thousand": 1e7; "negative": 0
+
+
+def comparison_of(question: str) -> Comparison | None:
+    """The comparison a "which year" question asks for, or None: "In which year was revenue
+    larger?" takes the larger; "… less than 600,000 thousands?" the years under 6e8; "… negative?"
+    the years under 0. A question that says both larger and smaller, without a bound, is none."""
+    if not _WHICH_YEAR.search(question):
+        return None
+    for quantity in parse_quantities(question):
+        if quantity.kind in ("year", "date"):
+            continue
+        before = question[max(0, quantity.start - 24) : quantity.start]
+        said = _BOUND_WORD.search(before.rstrip("-\u2212 ").rstrip())
+        qualifier = (quantity.qualifier or "").lower()
+        if said or qualifier in _ABOVE or qualifier in _BELOW:
+            most = bool(said.group("most")) if said else qualifier in _ABOVE
+            return Comparison(most, signed_value(question, quantity))
+    most, least = bool(_MOST.search(question)), bool(_LEAST.search(question))
+    if most == least:
+        return None
+    if re.search(r"\b(?:negative|positive)\b", question, re.I):
+        return Comparison(most, 0.0)
+    return Comparison(most)
 
 
 @dataclass(frozen=True)
@@ -86,6 +139,7 @@ class Question:
     term_words: tuple[str, ...]  # a word of the question for each term (stores look words up)
     proper_nouns: tuple[str, ...]  # capitalised names the answer's source must mention
     period: tuple[int, ...] = ()  # the years of a period the question names ("between 2015 and 2018")
+    compare: Comparison | None = None  # "in which year was X larger?": a year chosen by comparing figures
 
 
 def named_years(text: str) -> list[int]:
@@ -108,6 +162,9 @@ def singular(word: str) -> str:
 def analyse(question: str) -> Question:
     """Parse a question into the kind of quantity wanted, its subject and its time."""
     wanted: Wanted = next((kind for pattern, kind in _KIND_RULES if pattern.search(question)), "number")
+    compare = comparison_of(question)
+    if compare is not None:
+        wanted = "year"  # "which year has the most number of shares?" wants a year, not a count
     years = named_years(question)
     year = years[0] if len(years) == 1 else None  # two years make a period, not a condition
     if year and wanted == "year":
@@ -129,6 +186,7 @@ def analyse(question: str) -> Question:
         term_words=tuple(terms.values()),
         proper_nouns=_proper_nouns(question),
         period=tuple(sorted(set(years))) if len(set(years)) > 1 else (),
+        compare=compare,
     )
 
 
@@ -145,11 +203,12 @@ def _counted_noun(question: str) -> str | None:
 
 
 def _proper_nouns(question: str) -> tuple[str, ...]:
-    """Capitalised words after the first, minus question words: names the answer must be about."""
+    """Capitalised words after the first, minus question words and the names of months and days:
+    names the answer must be about."""
     names = []
     for match in _PROPER.finditer(question):
         word = match.group(1)
-        if match.start() == 0 or word.lower() in _QUESTION_WORDS:
+        if match.start() == 0 or word.lower() in _QUESTION_WORDS or word.lower() in _CALENDAR_WORDS:
             continue
         names.append(word)
     return tuple(dict.fromkeys(names))

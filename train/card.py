@@ -130,6 +130,22 @@ def _tables(chosen: dict[str, Any], data: dict[str, Any]) -> list[str]:
         f"wrong cells stay within 10% of them. Cross-fitted, over {table['questions']} questions: right "
         f"{figures['right']:.3f}, wrong {figures['wrong']:.3f}, coverage {figures['coverage']:.3f}.",
         "",
+        *_comparisons(chosen.get("comparison_calibration")),
+    ]
+
+
+def _comparisons(comparison: dict[str, Any] | None) -> list[str]:
+    if not comparison:
+        return []
+    figures = comparison["cross_fitted"]
+    return [
+        f"Of them, {comparison['questions']} ask which year a row's figure was largest, smallest or beyond a",
+        "bound; they are answered by comparing the row's cells (`rag.compare`), with a calibration of",
+        "their own fitted the same way (row coverage, its lead, years compared, best cell score) and its",
+        f"threshold ({comparison['threshold']:.3f}) the lowest keeping wrong years within 10% of them.",
+        f"Cross-fitted: right {figures['right']:.3f}, wrong {figures['wrong']:.3f}, coverage "
+        f"{figures['coverage']:.3f}. The cell calibration above is fitted on the other questions.",
+        "",
     ]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.compare import compare
 from rag.decision import Reading, decide
 from rag.kinds import KindModel
 from rag.quantities import quantities_match
@@ -72,6 +73,7 @@ class Choice:
     reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     table: TableCalibration | None = None  # set on the design chosen
+    comparison: TableCalibration | None = None  # set on the design chosen
 
     @property
     def right(self) -> float:
@@ -91,6 +93,7 @@ class Choice:
             "answered": self.answered,
             "top1": self.top1,
             "table_calibration": self.table.to_dict() if self.table else None,
+            "comparison_calibration": self.comparison.to_dict() if self.comparison else None,
             "reliability": self.reliability,
             "risk_coverage": self.risk_coverage,
         }  # fmt: skip
@@ -127,12 +130,14 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
     close = [c for c in choices if c.right >= top - TIE]
     chosen = min(close, key=lambda c: (c.design.windows, -c.right))
     chosen.table = fit_table_calibration(training, chosen.design, kinds, seed)
+    chosen.comparison = fit_comparison_calibration(training, chosen.design, kinds, seed)
     return chosen, choices
 
 
 @dataclass(frozen=True)
 class TableCalibration:
-    """The calibration of a table cell's value and what it gives on the training table questions."""
+    """A calibration fitted on training table questions (of a cell's value, or of a "which year"
+    comparison) and what it gives on them."""
 
     calibration: Calibration
     cross_fitted: dict[str, float]  # right, wrong, coverage over the answerable table questions
@@ -155,29 +160,66 @@ def fit_table_calibration(
     lowest at which the wrong answers stay within TABLE_WRONG_BUDGET of the answerable table
     questions, both with probabilities from calibrations fitted without their fold and with the
     one fitted on all (the one that ships). None when there are no table questions."""
-    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    tables = _table_questions(training, compared=False)
     if not tables:
         return None
     rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
     bests: list[tuple[QuestionReading, tuple[float, ...], bool]] = []  # where the best is a cell
-    for reading, best in _held_out_bests(training, tables, rows, design, kinds, seed):
+    for reading, ranked in _held_out_rankings(training, tables, rows, design, kinds, seed):
+        best = ranked[0] if ranked else None
         if best is not None and best.candidate.cell is not None:
             features = calibration_features(best.score, best.margin, best.features)
             bests.append((reading, features, reading.is_right(best.read)))
-    if not bests:
+    return _fit_on_tables(bests, len(tables), seed)
+
+
+def _fit_on_tables(
+    found: Sequence[tuple[QuestionReading, tuple[float, ...], bool]], questions: int, seed: int
+) -> TableCalibration | None:
+    """A logistic calibration of labelled features, cross-fitted by report, with the lowest threshold
+    at which wrong answers stay within TABLE_WRONG_BUDGET of `questions`, out of fold and in sample."""
+    if not found:
         return None
-    features = np.array([f for _, f, _ in bests])
-    labels = np.array([right for _, _, right in bests], dtype=bool)
-    folds = np.array([_fold(r.group) for r, _, _ in bests])
-    model, out_of_fold, in_sample = _cross_fitted(features, labels, np.ones(len(bests)), folds, seed)
-    threshold = max(_table_threshold(out_of_fold, labels, len(tables)),
-                    _table_threshold(in_sample, labels, len(tables)))  # fmt: skip
+    features = np.array([f for _, f, _ in found])
+    labels = np.array([right for _, _, right in found], dtype=bool)
+    folds = np.array([_fold(r.group) for r, _, _ in found])
+    model, out_of_fold, in_sample = _cross_fitted(features, labels, np.ones(len(found)), folds, seed)
+    threshold = max(_table_threshold(out_of_fold, labels, questions),
+                    _table_threshold(in_sample, labels, questions))  # fmt: skip
     answered = out_of_fold >= threshold
-    figures = {"right": float((answered & labels).sum()) / len(tables),
-               "wrong": float((answered & ~labels).sum()) / len(tables),
-               "coverage": float(answered.sum()) / len(tables)}  # fmt: skip
+    figures = {"right": float((answered & labels).sum()) / questions,
+               "wrong": float((answered & ~labels).sum()) / questions,
+               "coverage": float(answered.sum()) / questions}  # fmt: skip
     calibration = Calibration(model.coef, model.intercept, threshold)
-    return TableCalibration(calibration, {k: round(v, 4) for k, v in figures.items()}, len(tables))
+    return TableCalibration(calibration, {k: round(v, 4) for k, v in figures.items()}, questions)
+
+
+def _table_questions(training: Sequence[QuestionReading], compared: bool) -> list[QuestionReading]:
+    """The answerable training table questions that ask for a cell's value, or (compared) those
+    that ask which year a row's figure was largest or beyond a bound (`rag.compare`)."""
+    return [r for r in training if r.set_name == TABLE_SET and r.answerable
+            and (r.question.compare is not None) == compared]  # fmt: skip
+
+
+def fit_comparison_calibration(
+    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int
+) -> TableCalibration | None:
+    """Calibrate `rag.compare` on the training table questions that ask which year, as the cell
+    calibration is: each report's questions ranked by the design's ranker fitted without them, the
+    comparison's features labelled by whether its year is the gold one, a logistic calibration
+    cross-fitted by report, and the lowest threshold at which wrong years stay within
+    TABLE_WRONG_BUDGET of these questions, out of fold and in sample. None without such questions."""
+    asked = _table_questions(training, compared=True)
+    if not asked:
+        return None
+    rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
+    found: list[tuple[QuestionReading, tuple[float, ...], bool]] = []
+    for reading, ranked in _held_out_rankings(training, asked, rows, design, kinds, seed):
+        compared = compare(reading.question, ranked, None)
+        if compared is not None:
+            right = any(quantities_match(gold, compared.year) for gold in reading.golds)
+            found.append((reading, compared.features, right))
+    return _fit_on_tables(found, len(asked), seed)
 
 
 def _table_threshold(probability: np.ndarray, right: np.ndarray, questions: int) -> float:
@@ -201,7 +243,7 @@ def choose_table_weight(
     """The weight of table questions (TABLE_WEIGHTS) whose ranker puts a right cell first most often
     on table questions it was not fitted on (CALIBRATION_FOLDS folds by report; no validation set
     has tables), with the share right per weight; a tie goes to the smaller weight."""
-    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    tables = _table_questions(training, compared=False)
     if not tables:
         return 1.0, {}
     windows, kind = TABLE_DESIGN
@@ -209,23 +251,23 @@ def choose_table_weight(
     shares: dict[float, float] = {}
     for table_weight in TABLE_WEIGHTS:
         design = Design(windows, kind, 1.0, table_weight)
-        bests = _held_out_bests(training, tables, rows, design, kinds, seed)
-        right = sum(best is not None and reading.is_right(best.read) for reading, best in bests)
+        rankings = _held_out_rankings(training, tables, rows, design, kinds, seed)
+        right = sum(bool(ranked) and reading.is_right(ranked[0].read) for reading, ranked in rankings)
         shares[table_weight] = round(right / len(tables), 4)
     best = max(shares.values())
     return min(w for w, share in shares.items() if share == best), shares
 
 
-def _held_out_bests(
+def _held_out_rankings(
     training: Sequence[QuestionReading],
     tables: Sequence[QuestionReading],
     rows: dict[str, tuple[np.ndarray, np.ndarray]],
     design: Design,
     kinds: KindModel,
     seed: int,
-) -> Iterator[tuple[QuestionReading, Ranked | None]]:
-    """Each table question with its best-ranked candidate (None: nothing read) under the design's
-    ranker fitted without the questions of its fold (CALIBRATION_FOLDS folds by report)."""
+) -> Iterator[tuple[QuestionReading, list[Ranked]]]:
+    """Each table question with its candidates ranked (best first; empty: nothing read) by the
+    design's ranker fitted without the questions of its fold (CALIBRATION_FOLDS folds by report)."""
     for fold in range(CALIBRATION_FOLDS):
         held = {r.item_id for r in tables if _fold(r.group) == fold}
         if not held:
@@ -236,8 +278,7 @@ def _held_out_bests(
         )
         ranker = fit_ranker(stacked, design.ranker, seed)
         for reading in (r for r in tables if r.item_id in held):
-            ranked = rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
-            yield reading, ranked[0] if ranked else None
+            yield reading, rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
 
 
 def measure(

@@ -162,11 +162,11 @@ def finish(
     chosen, choices = choose(readings, kinds, config.seed)
     summary = chosen.to_dict()
     brief = {k: v for k, v in summary.items() if k not in ("reliability", "risk_coverage")}
-    table = chosen.table.to_dict() if chosen.table else None
-    table_calibration = {k: table[k] for k in ("coef", "intercept", "threshold")} if table else None
+    shipped = {key: {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
+               for key in ("table_calibration", "comparison_calibration")
+               for fitted in [summary[key]]}  # fmt: skip
     write_answer_model(out, windows=chosen.design.windows, ranker=chosen.ranker.to_dict(),
-                       calibration=summary["calibration"], table_calibration=table_calibration,
-                       chosen=brief)  # fmt: skip
+                       calibration=summary["calibration"], **shipped, chosen=brief)  # fmt: skip
     encoded = prepared.encoded
     sets: dict[str, dict[str, int]] = {}
     for reading in readings:

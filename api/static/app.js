@@ -63,13 +63,14 @@ function rowCells(citation) {
     if (colon < 0) return null;
     const start = at + colon + 2;
     const end = at + part.length;
-    cells.push({ column: part.slice(0, colon), start, end, cited: start <= cited && cited < end });
+    cells.push({ column: part.slice(0, colon), label: at, start, end, cited: start <= cited && cited < end });
     at = end + 3;
   }
   return cells.some((cell) => cell.cited) ? cells : null;
 }
 
-// The cited cell inside its row, under its column headers, with the number in <mark>.
+// The cited cell inside its row, under its column headers, with the number in <mark> (in the
+// column header when the answer is the year a comparison chose).
 function cellInRow(citation, quantity) {
   const cells = rowCells(citation);
   if (!cells) return sentenceWithMark(citation, quantity);
@@ -83,8 +84,17 @@ function cellInRow(citation, quantity) {
   label.scope = "row";
   row.append(label);
   for (const cell of cells) {
-    const header = el("th", cell.cited ? "cited-column" : null, cell.column);
+    const header = el("th", cell.cited ? "cited-column" : null);
     header.scope = "col";
+    // a compared year ("which year was X larger?") is the number of the cited cell's column header
+    const inHeader = quantity && cell.cited ? quantity.start - citation.start - cell.label : -1;
+    if (inHeader >= 0 && cell.column.slice(inHeader, inHeader + quantity.text.length) === quantity.text) {
+      const to = inHeader + quantity.text.length;
+      header.append(cell.column.slice(0, inHeader), el("mark", null, cell.column.slice(inHeader, to)),
+        cell.column.slice(to));
+    } else {
+      header.textContent = cell.column;
+    }
     headers.append(header);
     const value = citation.text.slice(cell.start, cell.end);
     const td = el("td", cell.cited ? "cited" : null);

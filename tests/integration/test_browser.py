@@ -204,3 +204,27 @@ def test_page_puts_a_cell_of_a_wider_row_under_its_own_column(table_page):
         "cited": "210",
         "column": "2004",
     }
+
+
+def test_page_marks_a_compared_year_in_its_cells_column_header(table_page):
+    # "In which year was Acme's operating profit smaller?" answers 2003, the year its 2003 cell's
+    # column header writes in the row line ("Operating profit | 2004: 210 | 2003: 180")
+    document = next(d for d in acme_documents() if d.doc_id == "acme-results")
+    cell = next(c for c in document.tables[0].cells if (c.row, c.column) == ("Operating profit", "2003"))
+    line_start = document.text.rindex("\n", 0, cell.start) + 1
+    line_end = document.text.index("\n", cell.end)
+    year_start = cell.start - len("2003: ")
+    citation = {"text": document.text[line_start:line_end], "start": line_start, "end": line_end,
+                "table": {"caption": document.tables[0].caption, "row": cell.row, "column": cell.column,
+                          "start": cell.start, "end": cell.end}}  # fmt: skip
+    quantity = {"text": "2003", "start": year_start, "end": year_start + 4}
+    shown = table_page.evaluate(
+        """([citation, quantity]) => {
+            const figure = cellInRow(citation, quantity);
+            return {column: figure.querySelector("th.cited-column mark").textContent,
+                    cited: figure.querySelector("td.cited").textContent,
+                    marksInCells: figure.querySelectorAll("td mark").length};
+        }""",
+        [citation, quantity],
+    )
+    assert shown == {"column": "2003", "cited": "180", "marksInCells": 0}

@@ -118,3 +118,25 @@ def test_rag_ask_prints_the_tables_caption_row_and_column(table_index):
     lines = result.output.splitlines()
     assert lines[0] == "€45,000" and "Berth fee | Fee: 45" in lines[1]
     assert lines[2].strip() == "table “Harbour fees (in € thousands)”, row “Berth fee”, column “Fee”"
+
+
+@pytest.mark.parametrize(
+    ("question", "year", "row", "cell"),
+    [
+        ("In which year was Acme's revenue larger?", "2004", "Revenue", "1,234"),
+        ("In which year was Acme's operating profit smaller?", "2003", "Operating profit", "180"),
+    ],
+)
+def test_a_which_year_question_compares_the_rows_years_and_cites_the_years_cell(
+    engine, question, year, row, cell
+):
+    answerer = engine.answerer
+    reading = answerer.read(question)
+    assert reading.compared is not None and reading.compared.year.text == year
+    answer = answerer.decide(reading, threshold=0.0)  # grounding (the year in the header) is checked inside
+    assert not answer.abstained and answer.answer == year and answer.quantity.kind == "year"
+    cited = answer.citations[0]
+    assert (cited.table.row, cited.table.column) == (row, year)
+    text = engine.store.documents["acme-results"].text
+    assert text[cited.table.start : cited.table.end] == cell
+    assert text[answer.quantity.start : cited.table.start] == f"{year}: "  # the header, in the row line

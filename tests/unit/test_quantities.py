@@ -13,6 +13,7 @@ from rag.quantities import (
     parse_quantities,
     parse_quantity,
     quantities_match,
+    signed_value,
     year_of,
 )
 
@@ -714,3 +715,39 @@ def test_news_forms_match(a: str, b: str, expected: bool) -> None:
 def test_format_news_forms(text: str, shown: str) -> None:
     q = parse_quantities(text)[-1]
     assert format_quantity(q) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("600,000 thousands", 6e8, "number"),  # a plural scale word scales
+        ("$20,000 thousands", 2e7, "money"),
+        ("3 millions", 3e6, "number"),
+    ],
+)
+def test_a_plural_scale_word_scales(text: str, value: float, kind: str) -> None:
+    found = parse_quantity(text)
+    assert found is not None and found.value == value and found.kind == kind
+
+
+def test_thousands_of_is_not_a_scale() -> None:
+    assert parse_quantities("thousands of people marched") == []
+    found = parse_quantity("3,000 thousands of barrels")
+    assert found is not None and found.value == 3000
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "value"),
+    [
+        ("net less than -3,000 thousands", "3,000 thousands", -3e6),
+        ("It fell to −12.5%", "12.5%", -12.5),
+        ("Other | 2019: (3,781) | 2018: 2,000", "3,781", -3781),  # accounts write a loss in parentheses
+        ("Other | 2019: $(1,867)", "1,867", -1867),
+        ("Other | 2018: 2,000", "2,000", 2000),
+        ("between 2015-2018 it grew", "2015-2018", 2015),  # a range, not a minus
+        ("(2018: 372.0p)", "2018", 2018),  # a parenthesis that does not close on the figure
+    ],
+)
+def test_signed_value_reads_a_minus_or_parentheses(text: str, written: str, value: float) -> None:
+    quantity = next(q for q in parse_quantities(text) if q.text == written)
+    assert signed_value(text, quantity) == value

@@ -108,14 +108,29 @@ def make_table(
 
 
 def leading_header_rows(rows: Sequence[Sequence[str]]) -> int:
-    """Count header rows of a plain grid: the first row, then rows with an empty corner and no values."""
+    """Count header rows of a plain grid: the first row, then rows with an empty corner and no values.
+    The second row is a header too, under a first row with a label spanning columns, when it holds
+    no values and its corner states the unit or its other cells name years ("(In thousands) | 2019
+    | 2018" under "| Year ended March 31, |"); a row of a table of names and years is not."""
     count = 1 if rows else 0
     while count < len(rows) - 1:
         row = [clean_cell(cell) for cell in rows[count]]
-        if row[0] or not any(row) or any(_is_value(cell) for cell in row[1:] if cell):
+        if not any(row) or any(_is_value(cell) for cell in row[1:] if cell):
+            break
+        if row[0] and not (count == 1 and _spans(rows[0]) and _heads_columns(row)):
             break
         count += 1
     return count
+
+
+def _spans(first: Sequence[str]) -> bool:
+    """A first row with a blank over some column: a label spanning columns ("| Year ended |  |")."""
+    return any(not clean_cell(cell) for cell in first[1:])
+
+
+def _heads_columns(row: Sequence[str]) -> bool:
+    """A row under the first whose corner is a unit line or whose other cells name years."""
+    return bool(find_unit(row[0])) or any(_YEAR.search(cell) for cell in row[1:] if cell)
 
 
 def _is_value(cell: str) -> bool:

@@ -220,6 +220,50 @@ def test_plain_grid_headers_follow_the_empty_corner() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("rows", "headers"),
+    [
+        # a unit line in the corner of the second row, under a label spanning the years
+        (
+            [
+                ["", "Year ended March 31,", ""],
+                ["(In thousands)", "2019", "2018"],
+                ["Furniture", "$11,604", "$10,671"],
+            ],
+            2,
+        ),
+        # a label in the corner, years in the other cells
+        (
+            [
+                ["Years Ended December 31", "", ""],
+                ["Assumptions", "2019", "2018"],
+                ["Dividend yield", "4.5%", "4.6%"],
+            ],
+            2,
+        ),
+        # a table of names and years: its first row spans nothing, so the second row is a body row
+        ([["Name", "Joined"], ["John", "2019"], ["Ann", "2017"]], 1),
+        # a labelled unit line is not a header row (the table's unit reader takes it)
+        ([["", "2019", "2018"], ["Revenue by country", "$M", "$M"], ["UK", "83.2", "73.5"]], 1),
+    ],
+)
+def test_a_second_header_row_may_state_the_unit_or_the_years_in_its_corner(rows, headers) -> None:
+    assert leading_header_rows(rows) == headers
+
+
+def test_a_unit_in_the_corner_of_the_year_row_is_the_tables_unit_and_the_years_head_the_columns() -> None:
+    rows = [
+        ["", "Year ended March 31,", ""],
+        ["(In thousands)", "2019", "2018"],
+        ["Furniture", "$11,604", "$10,671"],
+    ]
+    table = make_table(rows, leading_header_rows(rows))
+    assert table is not None and table.unit == "(In thousands)"
+    assert linearise(table).lines == (
+        "Furniture | Year ended March 31, / 2019: $11,604 | Year ended March 31, / 2018: $10,671",
+    )
+
+
 def test_flattened_spans_in_upper_header_rows_head_the_columns_below() -> None:
     rows = [
         ["", "Domestic", "", "International", ""],

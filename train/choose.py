@@ -1,8 +1,10 @@
 """Choose on validation: the ranker design, the sentences read, the calibration and the threshold.
 
 Every design (sentences read × ranker kind × weight of news questions in the ranker's training) is
-fitted on the ranker fold's readings (questions answered from a table cell weigh what
-`choose_table_weight` chose by cross-fitting on them, as no validation set has tables), then
+fitted on the ranker fold's readings at each weight of the questions answered from a table cell
+(the weight kept is the one that ranks right cells first most often on table questions left out
+of the fit, by report, among those that do not answer validation worse: no validation set has
+tables), then
 ranks each validation question through `rag.ranking.rank`, the code that serves.
 Its best candidate's calibration features (`rag.ranking.calibration_features`)
 are labelled right or wrong (an unanswerable question's best candidate is always wrong), and a
@@ -41,7 +43,7 @@ NEWS_WEIGHTS = (
     3.0,
 )  # how much a news question counts in the ranker's fit, against one of another domain
 WRONG_BUDGETS = {"news": 0.05, "wiki": 0.10}  # wrong numbers allowed, per answerable validation question
-TABLE_WRONG_BUDGET = 0.10  # the same for answers from a table cell, per answerable table question
+TABLE_WRONG_BUDGET = 0.10  # the same for answers from a table (cells, compared years), per table question
 TABLE_WEIGHTS = (1.0, 3.0, 6.0)  # how much a question answered from a table cell counts in the fit
 TABLE_DESIGN = (6, "trees")  # sentences read and ranker with which the table weight is chosen
 CALIBRATION_FOLDS = 5
@@ -74,6 +76,8 @@ class Choice:
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     table: TableCalibration | None = None  # set on the design chosen
     comparison: TableCalibration | None = None  # set on the design chosen
+    # per table weight tried: its table top-1 out of fit, its best design's validation right (on the chosen)
+    table_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def right(self) -> float:
@@ -94,6 +98,7 @@ class Choice:
             "top1": self.top1,
             "table_calibration": self.table.to_dict() if self.table else None,
             "comparison_calibration": self.comparison.to_dict() if self.comparison else None,
+            "table_weights": self.table_weights,
             "reliability": self.reliability,
             "risk_coverage": self.risk_coverage,
         }  # fmt: skip
@@ -111,10 +116,42 @@ class _Best:
 
 
 def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> tuple[Choice, list[Choice]]:
-    """Every design measured, and the one chosen."""
+    """Every design measured, and the one chosen.
+
+    The weight of table questions is chosen with the designs: among the weights whose best design
+    answers validation (news and Wikipedia, no tables) within TIE of the best of all weights, the
+    one whose ranker puts a right cell first most often on table questions left out of its fit
+    (`choose_table_weight`); the designs of that weight are then chosen between as always."""
     training = [r for r in readings if r.role == "ranker"]
     validation = [r for r in readings if r.role == "validation"]
-    table_weight = choose_table_weight(training, kinds, seed)[0]
+    shares = choose_table_weight(training, kinds, seed)[1]
+    by_weight = {weight: _designs(training, validation, kinds, seed, weight) for weight in shares or (1.0,)}
+    best = max(c.right for choices in by_weight.values() for c in choices)
+    allowed = [w for w, choices in by_weight.items() if max(c.right for c in choices) >= best - TIE]
+    choices = by_weight[max(allowed, key=lambda w: (shares.get(w, 0.0), -w))]
+    top = max(c.right for c in choices)
+    close = [c for c in choices if c.right >= top - TIE]
+    chosen = min(close, key=lambda c: (c.design.windows, -c.right))
+    chosen.table_weights = {
+        f"{w:g}": {"table_top1": shares.get(w, 0.0), "validation_right": round(max(c.right for c in cs), 4)}
+        for w, cs in by_weight.items()
+    }
+    # the table budget is one: the wrong years of comparisons leave the rest of it to cells
+    chosen.comparison = fit_comparison_calibration(training, chosen.design, kinds, seed)
+    compared = chosen.comparison
+    spent = compared.cross_fitted["wrong"] * compared.questions if compared else 0.0
+    chosen.table = fit_table_calibration(training, chosen.design, kinds, seed, spent)
+    return chosen, choices
+
+
+def _designs(
+    training: Sequence[QuestionReading],
+    validation: Sequence[QuestionReading],
+    kinds: KindModel,
+    seed: int,
+    table_weight: float,
+) -> list[Choice]:
+    """Every design (sentences read × news weight × ranker kind) at one table weight, measured."""
     choices = []
     for windows in WINDOW_CHOICES:
         rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
@@ -126,12 +163,7 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
                 ranker = fit_ranker(stacked, kind, seed)
                 design = Design(windows, kind, news_weight, table_weight)
                 choices.append(measure(design, ranker, validation, kinds, seed))
-    top = max(c.right for c in choices)
-    close = [c for c in choices if c.right >= top - TIE]
-    chosen = min(close, key=lambda c: (c.design.windows, -c.right))
-    chosen.table = fit_table_calibration(training, chosen.design, kinds, seed)
-    chosen.comparison = fit_comparison_calibration(training, chosen.design, kinds, seed)
-    return chosen, choices
+    return choices
 
 
 @dataclass(frozen=True)
@@ -150,16 +182,17 @@ class TableCalibration:
 
 
 def fit_table_calibration(
-    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int
+    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int, spent: float = 0.0
 ) -> TableCalibration | None:
     """Calibrate a table cell's value on the training table questions, cross-fitted twice over.
 
     Each report's questions are ranked by the design's ranker fitted without them (CALIBRATION_FOLDS
     folds by report). Where the best-ranked candidate is a cell, its calibration features are
     labelled right or wrong; a logistic calibration is fitted on them, and its threshold is the
-    lowest at which the wrong answers stay within TABLE_WRONG_BUDGET of the answerable table
-    questions, both with probabilities from calibrations fitted without their fold and with the
-    one fitted on all (the one that ships). None when there are no table questions."""
+    lowest at which the wrong answers, with the `spent` wrong years of the comparisons, stay within
+    TABLE_WRONG_BUDGET of all answerable table questions, both with probabilities from calibrations
+    fitted without their fold and with the one fitted on all (the one that ships). Its figures are
+    over the questions that ask for a value. None when there are no table questions."""
     tables = _table_questions(training, compared=False)
     if not tables:
         return None
@@ -170,22 +203,24 @@ def fit_table_calibration(
         if best is not None and best.candidate.cell is not None:
             features = calibration_features(best.score, best.margin, best.features)
             bests.append((reading, features, reading.is_right(best.read)))
-    return _fit_on_tables(bests, len(tables), seed)
+    budget = TABLE_WRONG_BUDGET * (len(tables) + len(_table_questions(training, compared=True))) - spent
+    return _fit_on_tables(bests, len(tables), budget, seed)
 
 
 def _fit_on_tables(
-    found: Sequence[tuple[QuestionReading, tuple[float, ...], bool]], questions: int, seed: int
+    found: Sequence[tuple[QuestionReading, tuple[float, ...], bool]], questions: int, budget: float, seed: int
 ) -> TableCalibration | None:
     """A logistic calibration of labelled features, cross-fitted by report, with the lowest threshold
-    at which wrong answers stay within TABLE_WRONG_BUDGET of `questions`, out of fold and in sample."""
+    at which at most `budget` answers are wrong, out of fold and in sample; its figures are shares of
+    `questions`."""
     if not found:
         return None
     features = np.array([f for _, f, _ in found])
     labels = np.array([right for _, _, right in found], dtype=bool)
     folds = np.array([_fold(r.group) for r, _, _ in found])
     model, out_of_fold, in_sample = _cross_fitted(features, labels, np.ones(len(found)), folds, seed)
-    threshold = max(_table_threshold(out_of_fold, labels, questions),
-                    _table_threshold(in_sample, labels, questions))  # fmt: skip
+    threshold = max(_table_threshold(out_of_fold, labels, budget),
+                    _table_threshold(in_sample, labels, budget))  # fmt: skip
     answered = out_of_fold >= threshold
     figures = {"right": float((answered & labels).sum()) / questions,
                "wrong": float((answered & ~labels).sum()) / questions,
@@ -219,13 +254,13 @@ def fit_comparison_calibration(
         if compared is not None:
             right = any(quantities_match(gold, compared.year) for gold in reading.golds)
             found.append((reading, compared.features, right))
-    return _fit_on_tables(found, len(asked), seed)
+    return _fit_on_tables(found, len(asked), TABLE_WRONG_BUDGET * len(asked), seed)
 
 
-def _table_threshold(probability: np.ndarray, right: np.ndarray, questions: int) -> float:
-    """The lowest probability at which wrong answers stay within TABLE_WRONG_BUDGET of the questions."""
+def _table_threshold(probability: np.ndarray, right: np.ndarray, budget: float) -> float:
+    """The lowest probability at which at most `budget` answers are wrong."""
     for threshold in sorted(set(np.round(probability, 6).tolist()) | {1.0}):
-        if float(((probability >= threshold) & ~right).sum()) / questions <= TABLE_WRONG_BUDGET:
+        if float(((probability >= threshold) & ~right).sum()) <= budget + 1e-9:
             return float(threshold)
     return 1.0
 

@@ -200,7 +200,23 @@ def test_the_shipped_weights_are_calibrated_and_small():
     # a table cell's value has a calibration of its own, cross-fitted on the training table questions
     assert model.table_calibration is not None
     assert chosen["table_calibration"]["threshold"] == model.table_calibration.threshold
-    assert chosen["table_calibration"]["cross_fitted"]["wrong"] <= 0.10
+    # and so has a "which year" comparison across a table row, fitted on the training comparisons
+    assert model.comparison_calibration is not None
+    compared = chosen["comparison_calibration"]
+    assert compared["threshold"] == model.comparison_calibration.threshold
+    assert compared["cross_fitted"]["wrong"] <= 0.10
+    # one budget for answers from tables: wrong cells and wrong years within 10% of all of them
+    cells = chosen["table_calibration"]
+    wrong = (
+        cells["cross_fitted"]["wrong"] * cells["questions"]
+        + compared["cross_fitted"]["wrong"] * compared["questions"]
+    )
+    assert wrong <= 0.10 * (cells["questions"] + compared["questions"]) + 1e-6
+    # the table weight kept answers validation as well as the best weight tried
+    weights = chosen["table_weights"]
+    assert f"{chosen['table_weight']:g}" in weights
+    best = max(w["validation_right"] for w in weights.values())
+    assert weights[f"{chosen['table_weight']:g}"]["validation_right"] >= best - 0.005
 
 
 def test_missing_weights_fail_with_the_fix(tmp_path):

@@ -96,8 +96,8 @@ _MEASURE_UNITS = _table(
     "kilog=kg kg=kg ha=ha hectare=ha h=hour",
 )
 _METRES = {"km": 1000.0, "m": 1.0, "cm": 0.01, "mm": 0.001, "mi": 1609.344}
-_MONTH_NAMES = "January February March April May June July August September October November December".split()
-_MONTH_NUM = {name[:3]: i + 1 for i, name in enumerate(_MONTH_NAMES)}
+MONTH_NAMES = "January February March April May June July August September October November December".split()
+_MONTH_NUM = {name[:3]: i + 1 for i, name in enumerate(MONTH_NAMES)}
 _TIME_UNITS = frozenset("second minute hour day night week month year decade century".split())
 # Words that end a counted-noun phrase: function words, auxiliaries, prepositions, numbers.
 _STOP_WORDS = """a an the and or but nor of in on at to from for with by as than that which who whom whose
@@ -173,7 +173,7 @@ _PLURAL = re.compile(r"[a-z'-]{2,}(?<!ss|us|is)s")  # "projects", not "business"
 _DISPLAYED = re.compile(r"\d[\d,]*(?:\.(\d+))?")
 
 _MON = (
-    rf"(?:{_alt(_MONTH_NAMES)}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)"
+    rf"(?:{_alt(MONTH_NAMES)}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)"
     r"(?![A-Za-z])"
 )
 _Y = r"(?:19|20)\d\d"
@@ -732,7 +732,7 @@ def _format_amount(value: float, scale_words: bool = True) -> str:
 def _format_date(q: Quantity) -> str:
     if q.month is None or not 1 <= q.month <= 12:
         return _format_amount(q.value, False)
-    text = _MONTH_NAMES[q.month - 1]
+    text = MONTH_NAMES[q.month - 1]
     if q.day is not None:
         text += f" {q.day}" + (f"-{int(q.value_end)}" if q.value_end is not None else "")
         return text + (f", {q.year}" if q.year is not None else "")

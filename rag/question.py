@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.lexical import stemmer_and_words
-from rag.quantities import parse_quantities, signed_value
+from rag.quantities import MONTH_NAMES, parse_quantities, signed_value
 
 Wanted = Literal["money", "count", "percent", "length", "date", "year", "ordinal", "number"]
 TimeIntent = Literal["year", "earliest", "none"]
@@ -68,10 +68,8 @@ _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how is are was were do does did".split()
 )
 # capitalised, but dates, not names: "the year ended 31 December 2019" need not be written so
-_CALENDAR_WORDS = frozenset(
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
-)
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_CALENDAR_WORDS = frozenset([*(month.lower() for month in MONTH_NAMES), *_WEEKDAYS])
 # stems of words that say how a question is asked, not what it is about
 _ASKING_STEMS = frozenset(
     "what which who whom whose when where whi how mani much is are was were do doe did will would "

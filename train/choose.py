@@ -121,10 +121,11 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
     The weight of table questions is chosen with the designs: among the weights whose best design
     answers validation (news and Wikipedia, no tables) within TIE of the best of all weights, the
     one whose ranker puts a right cell first most often on table questions left out of its fit
-    (`choose_table_weight`); the designs of that weight are then chosen between as always."""
+    (`table_top1`; a tie goes to the smaller weight); the designs of that weight are then chosen
+    between as always."""
     training = [r for r in readings if r.role == "ranker"]
     validation = [r for r in readings if r.role == "validation"]
-    shares = choose_table_weight(training, kinds, seed)[1]
+    shares = table_top1(training, kinds, seed)
     by_weight = {weight: _designs(training, validation, kinds, seed, weight) for weight in shares or (1.0,)}
     best = max(c.right for choices in by_weight.values() for c in choices)
     allowed = [w for w, choices in by_weight.items() if max(c.right for c in choices) >= best - TIE]
@@ -137,10 +138,11 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
         for w, cs in by_weight.items()
     }
     # the table budget is one: the wrong years of comparisons leave the rest of it to cells
-    chosen.comparison = fit_comparison_calibration(training, chosen.design, kinds, seed)
+    rows = {r.item_id: r.rows(chosen.design.windows, kinds)[:2] for r in training}
+    chosen.comparison = fit_comparison_calibration(training, rows, chosen.design, kinds, seed)
     compared = chosen.comparison
     spent = compared.cross_fitted["wrong"] * compared.questions if compared else 0.0
-    chosen.table = fit_table_calibration(training, chosen.design, kinds, seed, spent)
+    chosen.table = fit_table_calibration(training, rows, chosen.design, kinds, seed, spent)
     return chosen, choices
 
 
@@ -182,9 +184,15 @@ class TableCalibration:
 
 
 def fit_table_calibration(
-    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int, spent: float = 0.0
+    training: Sequence[QuestionReading],
+    rows: dict[str, tuple[np.ndarray, np.ndarray]],
+    design: Design,
+    kinds: KindModel,
+    seed: int,
+    spent: float = 0.0,
 ) -> TableCalibration | None:
-    """Calibrate a table cell's value on the training table questions, cross-fitted twice over.
+    """Calibrate a table cell's value on the training table questions, cross-fitted twice over
+    (`rows`: every training question's ranking features at the design's windows).
 
     Each report's questions are ranked by the design's ranker fitted without them (CALIBRATION_FOLDS
     folds by report). Where the best-ranked candidate is a cell, its calibration features are
@@ -196,7 +204,6 @@ def fit_table_calibration(
     tables = _table_questions(training, compared=False)
     if not tables:
         return None
-    rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
     bests: list[tuple[QuestionReading, tuple[float, ...], bool]] = []  # where the best is a cell
     for reading, ranked in _held_out_rankings(training, tables, rows, design, kinds, seed):
         best = ranked[0] if ranked else None
@@ -237,7 +244,11 @@ def _table_questions(training: Sequence[QuestionReading], compared: bool) -> lis
 
 
 def fit_comparison_calibration(
-    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int
+    training: Sequence[QuestionReading],
+    rows: dict[str, tuple[np.ndarray, np.ndarray]],
+    design: Design,
+    kinds: KindModel,
+    seed: int,
 ) -> TableCalibration | None:
     """Calibrate `rag.compare` on the training table questions that ask which year, as the cell
     calibration is: each report's questions ranked by the design's ranker fitted without them, the
@@ -247,7 +258,6 @@ def fit_comparison_calibration(
     asked = _table_questions(training, compared=True)
     if not asked:
         return None
-    rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
     found: list[tuple[QuestionReading, tuple[float, ...], bool]] = []
     for reading, ranked in _held_out_rankings(training, asked, rows, design, kinds, seed):
         compared = compare(reading.question, ranked, None)
@@ -272,15 +282,13 @@ def _weight(reading: QuestionReading, news_weight: float, table_weight: float) -
     return table_weight if reading.set_name == TABLE_SET else 1.0
 
 
-def choose_table_weight(
-    training: Sequence[QuestionReading], kinds: KindModel, seed: int
-) -> tuple[float, dict[float, float]]:
-    """The weight of table questions (TABLE_WEIGHTS) whose ranker puts a right cell first most often
-    on table questions it was not fitted on (CALIBRATION_FOLDS folds by report; no validation set
-    has tables), with the share right per weight; a tie goes to the smaller weight."""
+def table_top1(training: Sequence[QuestionReading], kinds: KindModel, seed: int) -> dict[float, float]:
+    """For each weight of table questions (TABLE_WEIGHTS), the share of them whose ranker puts a
+    right cell first when it was not fitted on them (CALIBRATION_FOLDS folds by report; no
+    validation set has tables); empty without table questions."""
     tables = _table_questions(training, compared=False)
     if not tables:
-        return 1.0, {}
+        return {}
     windows, kind = TABLE_DESIGN
     rows = {r.item_id: r.rows(windows, kinds)[:2] for r in training}
     shares: dict[float, float] = {}
@@ -289,8 +297,7 @@ def choose_table_weight(
         rankings = _held_out_rankings(training, tables, rows, design, kinds, seed)
         right = sum(bool(ranked) and reading.is_right(ranked[0].read) for reading, ranked in rankings)
         shares[table_weight] = round(right / len(tables), 4)
-    best = max(shares.values())
-    return min(w for w, share in shares.items() if share == best), shares
+    return shares
 
 
 def _held_out_rankings(

@@ -33,6 +33,11 @@ _SPACES = re.compile(r"\s+")
 _NUMBER = re.compile(r"[-+(]?[$€£¥]?\s*\d[\d,.]*%?\)?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _SENTENCE = re.compile(r"(?<=[.!?:])\s+(?=[A-Z\"“])")
+# a parenthesised statement of the unit a document's figures are in, such as reports print under
+# their headings: "(in thousands, except per share data)", "(Tabular amounts in millions, unless
+# otherwise disclosed)"; one about shares alone ("(shares in thousands)") is not about amounts
+_STATEMENT = re.compile(r"\(([^()\n]{1,160})\)")
+_SHARES_ONLY = re.compile(r"^\s*(?:number\s+of\s+)?shares?\b", re.IGNORECASE)
 
 
 @dataclass
@@ -216,10 +221,23 @@ def place_tables(text: str, tables: Sequence[LinearTable]) -> tuple[Table, ...]:
         start = min(found.values())
         end = max(found[i] + len(table.lines[i]) for i in found)
         caption = table.caption or caption_before(text, position, start)
-        unit = table.unit or (find_unit(caption) if caption else None)
+        unit = table.unit or (find_unit(caption) if caption else None) or stated_unit(text, start, placed)
         placed.append(Table(caption=caption, unit=unit, start=start, end=end, cells=cells))
         position = end
     return tuple(placed)
+
+
+def stated_unit(text: str, start: int, tables: Sequence[Table] = ()) -> str | None:
+    """The unit of the last parenthesised unit statement before `start` outside `tables`
+    ("(in thousands, except per share data)"), for a table that states none of its own: a report
+    states its unit once under a heading for every table that follows. None where there is none."""
+    found = None
+    for match in _STATEMENT.finditer(text, 0, start):
+        if any(t.start <= match.start() < t.end for t in tables) or _SHARES_ONLY.match(match.group(1)):
+            continue
+        if find_unit(match.group(0)):
+            found = match.group(0)
+    return found
 
 
 def _place_lines(text: str, lines: Sequence[str], position: int) -> dict[int, int]:

@@ -25,6 +25,8 @@ from rag.timeline import About
 
 _CACHE_SIZE = 4096
 _LINE = re.compile(r"\S(?:[^\n]*\S)?")  # a line's text without its outer spaces
+_PER_SHARE = re.compile(r"\bper[\s-]+(?:common\s+|ordinary\s+)?share\b|\bEPS\b", re.IGNORECASE)
+_SHARES = re.compile(r"\bshares\b|\bnumber of shares?\b", re.IGNORECASE)
 _HEADER_PERCENT = re.compile(r"\(\s*%\s*\)|%\s*$|^\s*%|\bper\s*cent\b|\bpercent(?:age)?\b", re.I)
 
 
@@ -133,11 +135,18 @@ def header_unit(header: str) -> TableUnit | None:
 
 def cell_unit(table: TableUnit, cell: TableCell) -> TableUnit:
     """A cell's unit: its row header's, else its column header's, else its table's; a header that
-    states only a scale keeps the table's currency."""
+    states only a scale keeps the table's currency. Where the table's unit excepts them ("in
+    thousands, except per share data"), a per-share figure keeps its currency unscaled and a
+    count of shares is a bare number."""
     for header in (cell.row, cell.column):
         own = header_unit(header)
         if own is not None:
             return own if own.percent or own.currency else replace(own, currency=table.currency)
+    headers = f"{cell.row} {cell.column}"
+    if table.except_per_share and _PER_SHARE.search(headers):
+        return TableUnit(currency=table.currency)
+    if table.except_shares and _SHARES.search(headers):
+        return TableUnit()
     return table
 
 

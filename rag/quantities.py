@@ -561,6 +561,11 @@ _UNIT_CURRENCY = re.compile(
 _UNIT_SCALE = re.compile(
     r"(?i:\b(?P<w>thousand|million|billion|trillion|mn|mln|bn|tn|trn|m|k)s?\b)|(?<![\d.,])'?000s?\b"
 )
+_EXCEPT = re.compile(r"\bexcept\b(.*)", re.IGNORECASE)  # "in thousands, except per share data"
+_PER_SHARE = re.compile(r"\bper[\s-]+share\b|\bEPS\b", re.IGNORECASE)
+_SHARE_COUNTS = re.compile(
+    r"\bshares?\b(?![\s-]+(?:data|amounts?)\b)(?<!per share)(?<!per-share)", re.IGNORECASE
+)
 _SCALABLE = frozenset({"number", "year"})  # a bare figure in a cell ("2004" under "$ millions" is money)
 
 
@@ -571,6 +576,8 @@ class TableUnit:
     scale: float = 1.0  # "in millions": 1e6
     currency: str | None = None  # ISO code ("$ in millions": "USD")
     percent: bool = False  # "%", "per cent"
+    except_per_share: bool = False  # "…, except per share data": per-share figures are not scaled
+    except_shares: bool = False  # "…, except share and per share data": nor are share counts
 
 
 def parse_table_unit(line: str | None) -> TableUnit:
@@ -580,7 +587,11 @@ def parse_table_unit(line: str | None) -> TableUnit:
     currency = _currency_code(_UNIT_CURRENCY.search(line))
     scale = _UNIT_SCALE.search(line)
     factor = _SCALES[scale.group("w").lower()] if scale and scale.group("w") else 1e3 if scale else 1.0
-    return TableUnit(factor, currency, bool(_PERCENT.search(line)) and currency is None)
+    excepted = _EXCEPT.search(line)
+    clause = excepted.group(1) if excepted else ""
+    return TableUnit(factor, currency, bool(_PERCENT.search(line)) and currency is None,
+                     except_per_share=bool(_PER_SHARE.search(clause)),
+                     except_shares=bool(_SHARE_COUNTS.search(clause)))  # fmt: skip
 
 
 def in_table_unit(quantity: Quantity, unit: TableUnit) -> Quantity:

@@ -231,3 +231,26 @@ def test_a_row_or_column_header_unit_applies_to_its_own_cells(row, column, cell,
     line = RowLine(table, table.cells, 0, 0)
     [(quantity, _)] = cell_quantities(replace(document, tables=(table,)), line)
     assert quantities_match(quantity, parse_quantity(expected)), (quantity, expected)
+
+
+@pytest.mark.parametrize(
+    ("row", "cell", "expected"),
+    [
+        ("Revenue", "1,234", "$1,234,000"),  # the statement's scale and currency
+        ("Basic earnings per share", "0.34", "$0.34"),  # "except per share data": not scaled
+        ("Diluted EPS", "0.33", "$0.33"),
+        ("Weighted average shares outstanding", "5,000", "5,000"),  # "except share … data": a count
+    ],
+)
+def test_the_figures_a_unit_statement_excepts_are_not_scaled(row, cell, expected):
+    document = replace(RESULTS, text=f"{row} | 2019: {cell}", tables=())
+    end = len(document.text)
+    unit = "(All amounts in thousands of U.S. Dollars, except share and per share data)"
+    table = Table(None, unit, 0, end, (TableCell(row, "2019", end - len(cell), end),))
+    [(quantity, _)] = cell_quantities(replace(document, tables=(table,)), RowLine(table, table.cells, 0, 0))
+    assert quantities_match(quantity, parse_quantity(expected)), (quantity, expected)
+
+
+def test_an_exception_for_per_share_data_leaves_share_counts_scaled():
+    unit = parse_table_unit("(in thousands, except per share data)")
+    assert (unit.scale, unit.except_per_share, unit.except_shares) == (1e3, True, False)

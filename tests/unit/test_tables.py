@@ -325,3 +325,43 @@ def test_embedding_text_of_a_text_chunk_is_unchanged() -> None:
     assert embedding_text(document, chunk) == (
         chunk.text if chunk.text.startswith(document.title) else f"{document.title}\n{chunk.text}"
     )
+
+
+STATED = """# Acme Corporation notes to the financial statements (in thousands, except per share data)
+
+Note 4. The results for the year were as follows:
+
+|  | 2019 | 2018 |
+|---|---|---|
+| Revenue | $1,234 | $1,100 |
+| Basic earnings per share | $0.34 | $0.30 |
+
+The company bought back stock in the year (shares in millions).
+
+Staff by region:
+
+|  | 2019 | 2018 |
+|---|---|---|
+| Europe | 1,200 | 1,100 |
+"""
+
+
+def test_a_unit_stated_once_under_a_heading_is_the_unit_of_the_tables_after_it() -> None:
+    document = document_from_text("notes", STATED, fmt="markdown")
+    first, second = document.tables
+    assert first.unit == "(in thousands, except per share data)"
+    assert second.unit == "(in thousands, except per share data)"  # a statement about shares is not one
+
+
+def test_a_table_keeps_its_own_unit_over_a_stated_one() -> None:
+    text = STATED.replace("Staff by region:", "Staff costs by region ($ in millions):")
+    assert document_from_text("notes", text, fmt="markdown").tables[1].unit == "($ in millions)"
+
+
+def test_a_parenthesis_inside_an_earlier_table_states_no_unit_for_the_next() -> None:
+    text = (
+        f"{PROSE}\n\n|  | 2019 |\n|---|---|\n| Sales (in millions) | 5 |\n\n"
+        "Staff by region were counted at the end of the year, as follows:\n\n|  | 2019 |\n|---|---|\n| Europe | 1,200 |\n"
+    )
+    document = document_from_text("notes", text, fmt="markdown")
+    assert document.tables[1].unit is None

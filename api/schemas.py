@@ -89,7 +89,9 @@ QuantityOut = _response_model(
     Quantity, "QuantityOut", "The number in an answer and where it lies in the cited document's cleaned text."
 )
 TableRefOut = _response_model(
-    TableRef, "TableRefOut", "The table cell a citation points at: its caption, row and column headers."
+    TableRef,
+    "TableRefOut",
+    "The table cell a citation points at: its caption, row and column headers, and its unit.",
 )
 CitationOut = _response_model(
     Citation,

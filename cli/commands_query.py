@@ -122,7 +122,8 @@ def _print_citation(citation: Citation, quantity: Quantity | None, indent: str =
     if citation.table is not None:  # a table cell: name its table, row and column
         cell = citation.table
         caption = f"table “{cell.caption}”" if cell.caption else "a table"
-        console.print(f"{indent}  {caption}, row “{cell.row}”, column “{cell.column}”", highlight=False)
+        unit = f", {cell.unit}" if cell.unit and cell.unit not in (cell.caption or "") else ""
+        console.print(f"{indent}  {caption}, row “{cell.row}”, column “{cell.column}”{unit}", highlight=False)
     console.print(
         f"{indent}  — {citation.title} ({citation.published or 'undated'}), {citation.doc_id}",
         style="dim",

@@ -218,8 +218,9 @@ def citation_of(candidate: Candidate) -> Citation:
     document, cell = candidate.document, candidate.cell
     table = None
     if cell is not None:
-        caption = next((t.caption for t in document.tables if t.start <= cell.start < t.end), None)
-        table = TableRef(caption, cell.row, cell.column, cell.start, cell.end)
+        own = next((t for t in document.tables if t.start <= cell.start < t.end), None)
+        caption, unit = (own.caption, own.unit) if own else (None, None)
+        table = TableRef(caption, cell.row, cell.column, cell.start, cell.end, unit)
     return Citation(
         doc_id=document.doc_id,
         title=document.title,

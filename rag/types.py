@@ -53,14 +53,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class TableRef:
-    """The table cell a citation points at: its table's caption, its row and column headers, and
-    the cell's own offsets in the cleaned text (inside the cited row line)."""
+    """The table cell a citation points at: its table's caption, its row and column headers, the
+    cell's own offsets in the cleaned text (inside the cited row line), and the unit its table's
+    figures are read in (its unit line, caption or the report's statement of it; None: none)."""
 
     caption: str | None
     row: str
     column: str
     start: int
     end: int
+    unit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,10 @@ function cellInRow(citation, quantity) {
   const cells = rowCells(citation);
   if (!cells) return sentenceWithMark(citation, quantity);
   const figure = el("figure", "cell-table");
-  if (citation.table.caption) figure.append(el("figcaption", null, citation.table.caption));
+  // the unit its figures are read in, where the caption does not state it ("(in thousands)")
+  const { caption, unit } = citation.table;
+  const named = [caption, unit && !(caption || "").includes(unit) ? unit : null].filter(Boolean);
+  if (named.length) figure.append(el("figcaption", null, named.join(" · ")));
   const table = el("table");
   const headers = el("tr");
   headers.append(el("th", "corner"));

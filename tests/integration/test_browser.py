@@ -178,6 +178,20 @@ def test_page_shows_a_cited_cell_in_its_row_under_its_headers(table_page, artifa
     table_page.screenshot(path=str(artifacts_dir / "browser-table-cell.png"), full_page=True)
 
 
+def test_page_names_a_cells_unit_that_its_caption_does_not_state(table_page):
+    text = "Revenue | 2019: 1,234 | 2018: 1,100"
+    table = {"caption": "Results for the year", "row": "Revenue", "column": "2019", "start": 16, "end": 21,
+             "unit": "(in thousands, except per share data)"}  # fmt: skip
+    citation = {"text": text, "start": 0, "end": len(text), "table": table}
+    shown = table_page.evaluate(
+        """(citation) => [citation, {...citation, table: {...citation.table, unit: null}}]
+            .map((c) => cellInRow(c, {text: "1,234", start: 16, end: 21}))
+            .map((figure) => figure.querySelector("figcaption").textContent)""",
+        citation,
+    )
+    assert shown == ["Results for the year · (in thousands, except per share data)", "Results for the year"]
+
+
 def test_page_puts_a_cell_of_a_wider_row_under_its_own_column(table_page):
     # a row of two years, as POST /ask would cite its 2004 cell ("Operating profit | 2004: 210 | …")
     document = next(d for d in acme_documents() if d.doc_id == "acme-results")

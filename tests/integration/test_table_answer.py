@@ -106,6 +106,7 @@ def test_a_calibrated_answer_cites_its_cell_in_the_api_json(engine, table_index)
         "column": "Fee",
         "start": answer["quantity"]["start"],
         "end": answer["quantity"]["end"],
+        "unit": "in € thousands",  # the unit its figure is read in: "45" is €45,000
     }
 
 

@@ -361,7 +361,8 @@ def test_a_table_keeps_its_own_unit_over_a_stated_one() -> None:
 def test_a_parenthesis_inside_an_earlier_table_states_no_unit_for_the_next() -> None:
     text = (
         f"{PROSE}\n\n|  | 2019 |\n|---|---|\n| Sales (in millions) | 5 |\n\n"
-        "Staff by region were counted at the end of the year, as follows:\n\n|  | 2019 |\n|---|---|\n| Europe | 1,200 |\n"
+        "Staff by region were counted at the end of the year, as follows:\n\n"
+        "|  | 2019 |\n|---|---|\n| Europe | 1,200 |\n"
     )
     document = document_from_text("notes", text, fmt="markdown")
     assert document.tables[1].unit is None

@@ -71,12 +71,22 @@ def clean_cell(text: str) -> str:
 def find_unit(text: str) -> str | None:
     """Return a unit phrase ("(in millions)", "$ in thousands", "in € million") found in text."""
     match = _UNIT.search(text)
-    return match.group(0).strip() if match else None
+    return _balanced(match.group(0).strip()) if match else None
 
 
 def find_units(text: str) -> list[str]:
     """Every unit phrase in text, in order."""
-    return [match.group(0).strip() for match in _UNIT.finditer(text)]
+    return [_balanced(match.group(0).strip()) for match in _UNIT.finditer(text)]
+
+
+def _balanced(phrase: str) -> str:
+    """A unit phrase without the bracket it took from a longer parenthesis ("(dollars in thousands)"
+    gives "in thousands", not "in thousands)")."""
+    if phrase.endswith(")") and "(" not in phrase:
+        phrase = phrase[:-1].rstrip()
+    if phrase.startswith("(") and ")" not in phrase:
+        phrase = phrase[1:].lstrip()
+    return phrase
 
 
 def make_table(

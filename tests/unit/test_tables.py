@@ -9,7 +9,7 @@ import pytest
 from index.chunk import chunk_document
 from index.ingest import document_from_text
 from index.stores.contract import embedding_text
-from index.tables import LinearTable, leading_header_rows, linearise, make_table
+from index.tables import LinearTable, find_unit, leading_header_rows, linearise, make_table
 from index.types import Document
 
 PROSE = "Acme Corporation reported its annual results on Tuesday, and its shares rose in early trading."
@@ -366,3 +366,15 @@ def test_a_parenthesis_inside_an_earlier_table_states_no_unit_for_the_next() -> 
     )
     document = document_from_text("notes", text, fmt="markdown")
     assert document.tables[1].unit is None
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("(dollars in thousands)", "in thousands"),  # not "in thousands)": the bracket is the sentence's
+        ("(in thousands)", "(in thousands)"),
+        ("Sales ($ in millions", "$ in millions"),
+    ],
+)
+def test_a_unit_phrase_keeps_no_unbalanced_bracket(text, unit) -> None:
+    assert find_unit(text) == unit

@@ -22,7 +22,7 @@ rules of `rag.decision` included): those are the figures `rag eval` reproduces.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,9 @@ class Choice:
         }  # fmt: skip
 
 
+HeldOut = tuple[QuestionReading, list[Ranked]]  # a question and its candidates, ranked best first
+
+
 @dataclass(frozen=True)
 class _Best:
     """A validation question's best-ranked candidate under one design (None: nothing was read)."""
@@ -139,10 +142,11 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
     }
     # the table budget is one: the wrong years of comparisons leave the rest of it to cells
     rows = {r.item_id: r.rows(chosen.design.windows, kinds)[:2] for r in training}
-    chosen.comparison = fit_comparison_calibration(training, rows, chosen.design, kinds, seed)
+    held_out = held_out_rankings(training, rows, chosen.design, kinds, seed)
+    chosen.comparison = fit_comparison_calibration(training, held_out, seed)
     compared = chosen.comparison
     spent = compared.cross_fitted["wrong"] * compared.questions if compared else 0.0
-    chosen.table = fit_table_calibration(training, rows, chosen.design, kinds, seed, spent)
+    chosen.table = fit_table_calibration(training, held_out, seed, spent)
     return chosen, choices
 
 
@@ -184,30 +188,24 @@ class TableCalibration:
 
 
 def fit_table_calibration(
-    training: Sequence[QuestionReading],
-    rows: dict[str, tuple[np.ndarray, np.ndarray]],
-    design: Design,
-    kinds: KindModel,
-    seed: int,
-    spent: float = 0.0,
+    training: Sequence[QuestionReading], held_out: Sequence[HeldOut], seed: int, spent: float = 0.0
 ) -> TableCalibration | None:
-    """Calibrate a table cell's value on the training table questions, cross-fitted twice over
-    (`rows`: every training question's ranking features at the design's windows).
+    """Calibrate a table cell's value on the training table questions, cross-fitted twice over.
 
-    Each report's questions are ranked by the design's ranker fitted without them (CALIBRATION_FOLDS
-    folds by report). Where the best-ranked candidate is a cell, its calibration features are
-    labelled right or wrong; a logistic calibration is fitted on them, and its threshold is the
-    lowest at which the wrong answers, with the `spent` wrong years of the comparisons, stay within
-    TABLE_WRONG_BUDGET of all answerable table questions, both with probabilities from calibrations
-    fitted without their fold and with the one fitted on all (the one that ships). Its figures are
-    over the questions that ask for a value. None when there are no table questions."""
+    Each question is ranked by the design's ranker fitted without its report (`held_out`). Where
+    the best-ranked candidate is a cell, its calibration features are labelled right or wrong; a
+    logistic calibration is fitted on them, and its threshold is the lowest at which the wrong
+    answers, with the `spent` wrong years of the comparisons, stay within TABLE_WRONG_BUDGET of all
+    answerable table questions, both with probabilities from calibrations fitted without their fold
+    and with the one fitted on all (the one that ships). Its figures are over the questions that
+    ask for a value. None when there are no table questions."""
     tables = _table_questions(training, compared=False)
     if not tables:
         return None
     bests: list[tuple[QuestionReading, tuple[float, ...], bool]] = []  # where the best is a cell
-    for reading, ranked in _held_out_rankings(training, tables, rows, design, kinds, seed):
+    for reading, ranked in held_out:
         best = ranked[0] if ranked else None
-        if best is not None and best.candidate.cell is not None:
+        if reading.question.compare is None and best is not None and best.candidate.cell is not None:
             features = calibration_features(best.score, best.margin, best.features)
             bests.append((reading, features, reading.is_right(best.read)))
     budget = TABLE_WRONG_BUDGET * (len(tables) + len(_table_questions(training, compared=True))) - spent
@@ -244,23 +242,19 @@ def _table_questions(training: Sequence[QuestionReading], compared: bool) -> lis
 
 
 def fit_comparison_calibration(
-    training: Sequence[QuestionReading],
-    rows: dict[str, tuple[np.ndarray, np.ndarray]],
-    design: Design,
-    kinds: KindModel,
-    seed: int,
+    training: Sequence[QuestionReading], held_out: Sequence[HeldOut], seed: int
 ) -> TableCalibration | None:
     """Calibrate `rag.compare` on the training table questions that ask which year, as the cell
-    calibration is: each report's questions ranked by the design's ranker fitted without them, the
-    comparison's features labelled by whether its year is the gold one, a logistic calibration
-    cross-fitted by report, and the lowest threshold at which wrong years stay within
+    calibration is: each question ranked by the design's ranker fitted without its report
+    (`held_out`), the comparison's features labelled by whether its year is the gold one, a logistic
+    calibration cross-fitted by report, and the lowest threshold at which wrong years stay within
     TABLE_WRONG_BUDGET of these questions, out of fold and in sample. None without such questions."""
     asked = _table_questions(training, compared=True)
     if not asked:
         return None
     found: list[tuple[QuestionReading, tuple[float, ...], bool]] = []
-    for reading, ranked in _held_out_rankings(training, asked, rows, design, kinds, seed):
-        compared = compare(reading.question, ranked, None)
+    for reading, ranked in held_out:
+        compared = compare(reading.question, ranked, None) if reading.question.compare else None
         if compared is not None:
             right = any(quantities_match(gold, compared.year) for gold in reading.golds)
             found.append((reading, compared.features, right))
@@ -283,9 +277,9 @@ def _weight(reading: QuestionReading, news_weight: float, table_weight: float) -
 
 
 def table_top1(training: Sequence[QuestionReading], kinds: KindModel, seed: int) -> dict[float, float]:
-    """For each weight of table questions (TABLE_WEIGHTS), the share of them whose ranker puts a
-    right cell first when it was not fitted on them (CALIBRATION_FOLDS folds by report; no
-    validation set has tables); empty without table questions."""
+    """For each weight of table questions (TABLE_WEIGHTS), the share of those that ask for a value
+    whose ranker puts a right cell first when it was not fitted on their report (CALIBRATION_FOLDS
+    folds by report; no validation set has tables); empty without table questions."""
     tables = _table_questions(training, compared=False)
     if not tables:
         return {}
@@ -294,33 +288,41 @@ def table_top1(training: Sequence[QuestionReading], kinds: KindModel, seed: int)
     shares: dict[float, float] = {}
     for table_weight in TABLE_WEIGHTS:
         design = Design(windows, kind, 1.0, table_weight)
-        rankings = _held_out_rankings(training, tables, rows, design, kinds, seed)
-        right = sum(bool(ranked) and reading.is_right(ranked[0].read) for reading, ranked in rankings)
+        held_out = held_out_rankings(training, rows, design, kinds, seed)
+        right = sum(bool(ranked) and reading.is_right(ranked[0].read)
+                    for reading, ranked in held_out if reading.question.compare is None)  # fmt: skip
         shares[table_weight] = round(right / len(tables), 4)
     return shares
 
 
-def _held_out_rankings(
+def held_out_rankings(
     training: Sequence[QuestionReading],
-    tables: Sequence[QuestionReading],
     rows: dict[str, tuple[np.ndarray, np.ndarray]],
     design: Design,
     kinds: KindModel,
     seed: int,
-) -> Iterator[tuple[QuestionReading, list[Ranked]]]:
-    """Each table question with its candidates ranked (best first; empty: nothing read) by the
-    design's ranker fitted without the questions of its fold (CALIBRATION_FOLDS folds by report)."""
+) -> list[HeldOut]:
+    """Every answerable training table question (of a value or of which year) with its candidates
+    ranked (best first; empty: nothing was read) by the design's ranker fitted without any question
+    of its report, text questions included (CALIBRATION_FOLDS folds by report): one held-out
+    ranking serves both table calibrations. `rows`: every training question's ranking features
+    at the design's windows."""
+    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    ranked: list[HeldOut] = []
     for fold in range(CALIBRATION_FOLDS):
-        held = {r.item_id for r in tables if _fold(r.group) == fold}
-        if not held:
+        reports = {r.group for r in tables if _fold(r.group) == fold}
+        if not reports:
             continue
-        fitted = [r for r in training if r.item_id not in held]
+        fitted = [r for r in training if r.group not in reports]
         stacked = stack_rows(
             [(*rows[r.item_id], _weight(r, design.news_weight, design.table_weight)) for r in fitted]
         )
         ranker = fit_ranker(stacked, design.ranker, seed)
-        for reading in (r for r in tables if r.item_id in held):
-            yield reading, rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None)
+        for reading in (r for r in tables if r.group in reports):
+            ranked.append(
+                (reading, rank(reading.question, reading.reads_within(design.windows), kinds, ranker, None))
+            )
+    return ranked
 
 
 def measure(

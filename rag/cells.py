@@ -19,13 +19,12 @@ from threading import Lock
 from index.sentences import split_sentences
 from index.tables import find_unit
 from index.types import Document, Table, TableCell
-from rag.quantities import Quantity, TableUnit, in_table_unit, parse_quantities, parse_table_unit
+from rag.quantities import PER_SHARE, Quantity, TableUnit, in_table_unit, parse_quantities, parse_table_unit
 from rag.question import named_years
 from rag.timeline import About
 
 _CACHE_SIZE = 4096
 _LINE = re.compile(r"\S(?:[^\n]*\S)?")  # a line's text without its outer spaces
-_PER_SHARE = re.compile(r"\bper[\s-]+(?:common\s+|ordinary\s+)?share\b|\bEPS\b", re.IGNORECASE)
 _SHARES = re.compile(r"\bshares\b|\bnumber of shares?\b", re.IGNORECASE)
 _HEADER_PERCENT = re.compile(r"\(\s*%\s*\)|%\s*$|^\s*%|\bper\s*cent\b|\bpercent(?:age)?\b", re.I)
 
@@ -143,7 +142,7 @@ def cell_unit(table: TableUnit, cell: TableCell) -> TableUnit:
         if own is not None:
             return own if own.percent or own.currency else replace(own, currency=table.currency)
     headers = f"{cell.row} {cell.column}"
-    if table.except_per_share and _PER_SHARE.search(headers):
+    if table.except_per_share and PER_SHARE.search(headers):
         return TableUnit(currency=table.currency)
     if table.except_shares and _SHARES.search(headers):
         return TableUnit()

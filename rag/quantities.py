@@ -562,7 +562,8 @@ _UNIT_SCALE = re.compile(
     r"(?i:\b(?P<w>thousand|million|billion|trillion|mn|mln|bn|tn|trn|m|k)s?\b)|(?<![\d.,])'?000s?\b"
 )
 _EXCEPT = re.compile(r"\bexcept\b(.*)", re.IGNORECASE)  # "in thousands, except per share data"
-_PER_SHARE = re.compile(r"\bper[\s-]+share\b|\bEPS\b", re.IGNORECASE)
+# a per-share figure, in a unit's "except" clause or in a row or column header ("Basic earnings per share")
+PER_SHARE = re.compile(r"\bper[\s-]+(?:common\s+|ordinary\s+)?share\b|\bEPS\b", re.IGNORECASE)
 _SHARE_COUNTS = re.compile(
     r"\bshares?\b(?![\s-]+(?:data|amounts?)\b)(?<!per share)(?<!per-share)", re.IGNORECASE
 )
@@ -590,7 +591,7 @@ def parse_table_unit(line: str | None) -> TableUnit:
     excepted = _EXCEPT.search(line)
     clause = excepted.group(1) if excepted else ""
     return TableUnit(factor, currency, bool(_PERCENT.search(line)) and currency is None,
-                     except_per_share=bool(_PER_SHARE.search(clause)),
+                     except_per_share=bool(PER_SHARE.search(clause)),
                      except_shares=bool(_SHARE_COUNTS.search(clause)))  # fmt: skip
 
 

@@ -239,6 +239,7 @@ def test_a_row_or_column_header_unit_applies_to_its_own_cells(row, column, cell,
         ("Revenue", "1,234", "$1,234,000"),  # the statement's scale and currency
         ("Basic earnings per share", "0.34", "$0.34"),  # "except per share data": not scaled
         ("Diluted EPS", "0.33", "$0.33"),
+        ("Net income per common share", "1.20", "$1.20"),
         ("Weighted average shares outstanding", "5,000", "5,000"),  # "except share … data": a count
     ],
 )

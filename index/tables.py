@@ -221,6 +221,9 @@ def place_tables(text: str, tables: Sequence[LinearTable]) -> tuple[Table, ...]:
     """Find each linearised table's lines in the final text, in order, and make its offsets absolute."""
     placed: list[Table] = []
     position = 0
+    statements = iter(stated_units(text) if tables else [])
+    pending = next(statements, None)
+    stated = None  # the last unit statement so far that stands outside the tables placed
     for table in tables:
         found = _place_lines(text, table.lines, position)
         if not found:
@@ -230,24 +233,27 @@ def place_tables(text: str, tables: Sequence[LinearTable]) -> tuple[Table, ...]:
             continue
         start = min(found.values())
         end = max(found[i] + len(table.lines[i]) for i in found)
+        while pending is not None and pending[0] < start:  # a table's own parenthesis is not its report's
+            if not any(t.start <= pending[0] < t.end for t in placed[-1:]):
+                stated = pending[1]
+            pending = next(statements, None)
         caption = table.caption or caption_before(text, position, start)
-        unit = table.unit or (find_unit(caption) if caption else None) or stated_unit(text, start, placed)
+        unit = table.unit or (find_unit(caption) if caption else None) or stated
         placed.append(Table(caption=caption, unit=unit, start=start, end=end, cells=cells))
         position = end
     return tuple(placed)
 
 
-def stated_unit(text: str, start: int, tables: Sequence[Table] = ()) -> str | None:
-    """The unit of the last parenthesised unit statement before `start` outside `tables`
-    ("(in thousands, except per share data)"), for a table that states none of its own: a report
-    states its unit once under a heading for every table that follows. None where there is none."""
-    found = None
-    for match in _STATEMENT.finditer(text, 0, start):
-        if any(t.start <= match.start() < t.end for t in tables) or _SHARES_ONLY.match(match.group(1)):
-            continue
-        if find_unit(match.group(0)):
-            found = match.group(0)
-    return found
+def stated_units(text: str) -> list[tuple[int, str]]:
+    """Every parenthesised unit statement of a text with where it starts, in order: a report prints
+    one under its heading for the tables that follow ("(in thousands, except per share data)"), and
+    a table that states no unit of its own takes the last one before it outside other tables. One
+    about shares alone ("(shares in thousands)") is not about amounts."""
+    return [
+        (match.start(), match.group(0))
+        for match in _STATEMENT.finditer(text)
+        if not _SHARES_ONLY.match(match.group(1)) and find_unit(match.group(0))
+    ]
 
 
 def _place_lines(text: str, lines: Sequence[str], position: int) -> dict[int, int]:

@@ -124,23 +124,26 @@ def make_table(
 
 def leading_header_rows(rows: Sequence[Sequence[str]]) -> int:
     """Count header rows of a plain grid: the first row, then rows with an empty corner and no values.
-    The second row is a header too, under a first row with a label spanning columns, when it holds
-    no values and its corner states the unit or its other cells name years ("(In thousands) | 2019
-    | 2018" under "| Year ended March 31, |"); a row of a table of names and years is not."""
+    A row with a label in its corner is a header too, under header rows that all span columns, when
+    it holds no values and its corner states the unit or its other cells name years ("(In
+    thousands) | 2019 | 2018" under "| Year ended March 31, |", or under "Market | Year ended |
+    Year ended", a label its flattened span repeats); a row of a table of names and years is not."""
     count = 1 if rows else 0
     while count < len(rows) - 1:
         row = [clean_cell(cell) for cell in rows[count]]
         if not any(row) or any(_is_value(cell) for cell in row[1:] if cell):
             break
-        if row[0] and not (count == 1 and _spans(rows[0]) and _heads_columns(row)):
+        if row[0] and not (all(_spans(above) for above in rows[:count]) and _heads_columns(row)):
             break
         count += 1
     return count
 
 
-def _spans(first: Sequence[str]) -> bool:
-    """A first row with a blank over some column: a label spanning columns ("| Year ended |  |")."""
-    return any(not clean_cell(cell) for cell in first[1:])
+def _spans(row: Sequence[str]) -> bool:
+    """A header row whose label spans columns: a blank over some column ("| Year ended |  |"), or
+    the same label repeated over them, as a flattened span reads ("| Year ended | Year ended |")."""
+    cells = [clean_cell(cell) for cell in row[1:]]
+    return any(not cell for cell in cells) or (len(cells) > 1 and len(set(cells)) == 1)
 
 
 def _heads_columns(row: Sequence[str]) -> bool:

@@ -241,6 +241,25 @@ def test_plain_grid_headers_follow_the_empty_corner() -> None:
             ],
             2,
         ),
+        # the unit and the years under two rows of spanning labels
+        (
+            [
+                ["", "", "Amount of gain recognised", ""],
+                ["", "", "Years ended June 30,", ""],
+                ["($ in millions)", "2019", "2018", "2017"],
+                ["Commodity contracts", "$45.4", "$31.0", "$12.1"],
+            ],
+            3,
+        ),
+        # under a label that a flattened span repeats over the years
+        (
+            [
+                ["End-use market", "Year ended June 30,", "Year ended June 30,"],
+                ["($ in millions)", "2019", "2018"],
+                ["Aerospace and Defense", "$1,327.9", "$1,182.3"],
+            ],
+            2,
+        ),
         # a table of names and years: its first row spans nothing, so the second row is a body row
         ([["Name", "Joined"], ["John", "2019"], ["Ann", "2017"]], 1),
         # a labelled unit line is not a header row (the table's unit reader takes it)

@@ -234,11 +234,12 @@ def _fit_on_tables(
     return TableCalibration(calibration, {k: round(v, 4) for k, v in figures.items()}, questions)
 
 
-def _table_questions(training: Sequence[QuestionReading], compared: bool) -> list[QuestionReading]:
+def _table_questions(training: Sequence[QuestionReading], compared: bool | None) -> list[QuestionReading]:
     """The answerable training table questions that ask for a cell's value, or (compared) those
-    that ask which year a row's figure was largest or beyond a bound (`rag.compare`)."""
+    that ask which year a row's figure was largest or beyond a bound (`rag.compare`), or (None)
+    both."""
     return [r for r in training if r.set_name == TABLE_SET and r.answerable
-            and (r.question.compare is not None) == compared]  # fmt: skip
+            and (compared is None or (r.question.compare is not None) == compared)]  # fmt: skip
 
 
 def fit_comparison_calibration(
@@ -307,7 +308,7 @@ def held_out_rankings(
     of its report, text questions included (CALIBRATION_FOLDS folds by report): one held-out
     ranking serves both table calibrations. `rows`: every training question's ranking features
     at the design's windows."""
-    tables = [r for r in training if r.set_name == TABLE_SET and r.answerable]
+    tables = _table_questions(training, compared=None)
     ranked: list[HeldOut] = []
     for fold in range(CALIBRATION_FOLDS):
         reports = {r.group for r in tables if _fold(r.group) == fold}

@@ -60,6 +60,14 @@ def train(
             help="Keep the reader already in --out; refit the ranker, calibration and threshold (minutes)",
         ),
     ] = False,
+    tables_only: Annotated[
+        bool,
+        typer.Option(
+            "--tables-only",
+            help="Keep everything text is answered with (reader, ranker, calibration, threshold) in --out; "
+            "refit the table ranker and the table calibrations (minutes)",
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the span reader, fit the ranker, choose on validation, write the weights and a model card."""
     from index.paths import datasets_dir
@@ -72,8 +80,10 @@ def train(
         seed=seed, max_questions=max_questions, epochs=epochs, device=device or _best_device()
     )
     request = TrainRequest(data_dir, _weights_dir(out), config, validation_limit,
-                           settings.model, ranker_only)  # fmt: skip
-    what = f"refitting the ranker of {request.out_dir}" if ranker_only else "training the reader"
+                           settings.model, ranker_only, tables_only)  # fmt: skip
+    what = "training the reader"
+    if ranker_only or tables_only:
+        what = f"refitting the {'table ranker' if tables_only else 'ranker'} of {request.out_dir}"
     console.print(f"{what} on {config.device} (seed {seed}); data from {data_dir}", highlight=False)
     with progress_bar(console, elapsed=True, remaining=True, transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -90,10 +100,30 @@ def train(
         f"abstention recall {f.get('abstention_recall', 0):.3f}"
         for domain, f in chosen["answered"].items()
     )
+    if tables_only:
+        _report_tables(request.out_dir, chosen, card["tables_refit"]["wall_time_s"])
+        return
     seconds = card["ranker_refit"]["wall_time_s"] if ranker_only else card["wall_time_s"]["total"]
     console.print(
         f"weights written to {request.out_dir}: validation {figures}; {chosen['ranker']} ranker reading "
         f"{chosen['windows']} sentences, threshold {chosen['calibration']['threshold']:.3f}; "
+        f"{seconds:.0f} s (model card: MODEL_CARD.md)",
+        highlight=False,
+    )
+
+
+def _report_tables(out: Path, chosen: dict, seconds: float) -> None:
+    """What `--tables-only` refitted: the table weight, and the cell calibration's cross-fitted figures."""
+    fit, cells = chosen["table_ranker_fit"], chosen.get("table_calibration")
+    weight = f"{fit['table_weight']:g}"
+    figures = ""
+    if cells:
+        crossed = cells["cross_fitted"]
+        figures = (f"; cells cross-fitted right {crossed['right']:.3f}, wrong {crossed['wrong']:.3f} at "
+                   f"threshold {cells['threshold']:.3f}")  # fmt: skip
+    console.print(
+        f"table ranker written to {out}: table questions weigh {weight} (right cell first, out of "
+        f"report: {fit['tried'][weight]['top1']:.3f}){figures}; text answers unchanged; "
         f"{seconds:.0f} s (model card: MODEL_CARD.md)",
         highlight=False,
     )

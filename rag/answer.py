@@ -90,11 +90,10 @@ class Answerer:
             return Reading(parsed, [], [], "no quantity is mentioned in the retrieved passages")
         reads = read_candidates(parsed, candidates, self.reader, self.retriever.store.idf, self.windows)
         model = self.model
-        ranked = (
-            rank(parsed, reads, model.kinds, model.ranker, model.calibration, model.table_calibration)
-            if model.ranker
-            else []
-        )
+        ranked = []
+        if model.ranker:
+            ranked = rank(parsed, reads, model.kinds, model.ranker, model.calibration,
+                          model.table_calibration, model.table_ranker)  # fmt: skip
         return Reading(parsed, reads, ranked, compared=compare(parsed, ranked, model.comparison_calibration))
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Answer:

@@ -2,7 +2,8 @@
 
 It holds what `rag train` fitted after the reader: the question-kind classifier, the candidate
 ranker, the calibration and its threshold, and the number of sentences read, each chosen on
-validation; and the calibrations and thresholds of a table cell's value and of a "which year"
+validation; and, for readings that hold a table cell, a table ranker (absent: the ranker scores
+them too) and the calibrations and thresholds of a table cell's value and of a "which year"
 comparison across a table row, fitted by cross-fitting on the training questions answered from
 tables (no validation set has tables). Serving only loads
 it; a missing or malformed file stops with a message saying to run
@@ -38,6 +39,7 @@ class AnswerModel:
     raw: dict[str, Any]
     table_calibration: Calibration | None = None  # for a table cell's value; None: `calibration`
     comparison_calibration: Calibration | None = None  # for a "which year" comparison; None: none answers
+    table_ranker: Trees | Linear | None = None  # scores a reading that holds a table cell; None: `ranker`
 
 
 def read_answer_model(folder: Path) -> AnswerModel:
@@ -70,6 +72,7 @@ def read_answer_model(folder: Path) -> AnswerModel:
             raw=raw,
             table_calibration=fitted["table_calibration"],
             comparison_calibration=fitted["comparison_calibration"],
+            table_ranker=ranker_from_dict(raw["table_ranker"]) if raw.get("table_ranker") else None,
         )
     except ModelError:
         raise

@@ -290,13 +290,16 @@ def rank(
     ranker: Trees | Linear,
     calibration: Calibration | None,
     table_calibration: Calibration | None = None,
+    table_ranker: Trees | Linear | None = None,
 ) -> list[Ranked]:
     """Every read candidate scored, best first, with its calibrated probability (0 without one) and
-    threshold; a table cell's value is calibrated by `table_calibration` where there is one."""
+    threshold; a table cell's value is calibrated by `table_calibration` where there is one. Where a
+    table cell is among the candidates, `table_ranker` (if there is one) scores them all: readings
+    without a table are scored by `ranker` alone, whatever the table ranker learned."""
     if not reads:
         return []
     rows = candidate_features(question, reads, kinds.probabilities(question.text))
-    scores = ranker.raw(rows)
+    scores = scorer_for(reads, ranker, table_ranker).raw(rows)
     values = value_classes([answer_quantity(question, r.candidate.quantity) for r in reads])
     order = sorted(range(len(reads)), key=lambda i: (-scores[i], reads[i].candidate.document.doc_id,
                                                      reads[i].candidate.quantity.start))  # fmt: skip
@@ -314,6 +317,16 @@ def rank(
         threshold = own.threshold if own else 1.0
         ranked.append(Ranked(reads[i], features, float(scores[i]), margin, probability, threshold))
     return ranked
+
+
+def scorer_for(
+    reads: Sequence[Read], ranker: Trees | Linear, table_ranker: Trees | Linear | None
+) -> Trees | Linear:
+    """The ranker that scores a question's candidates: the table ranker where one of them is a table
+    cell's value and there is a table ranker, else the ranker."""
+    if table_ranker is not None and any(r.candidate.cell is not None for r in reads):
+        return table_ranker
+    return ranker
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def render_card(card: dict[str, Any]) -> str:
         f"- Wall time: {card['wall_time_s']['training']:.0f} s training the reader, "
         f"{card['wall_time_s']['total']:.0f} s in all (reading, ranker and validation included)",
         *_refit(card.get("ranker_refit")),
+        *_tables_refit(card.get("tables_refit")),
         f"- Hardware: {_hardware(card['hardware'])}",
         f"- Reader: {config['epochs']} epoch(s), batch {config['batch_size']}, learning rate "
         f"{config['learning_rate']}, windows of at most {config['max_length']} word pieces, "
@@ -112,6 +113,38 @@ def _refit(refit: dict[str, Any] | None) -> list[str]:
             "kept, and what follows was fitted again on its readings"]  # fmt: skip
 
 
+def _tables_refit(refit: dict[str, Any] | None) -> list[str]:
+    if not refit:
+        return []
+    return [f"- Table refit: `{refit['command']}` in {refit['wall_time_s']:.0f} s; the reader, kind "
+            "classifier, ranker, calibration and threshold above were kept, and the table ranker and table "
+            "calibrations were fitted again on their readings"]  # fmt: skip
+
+
+def _table_ranker(fit: dict[str, Any] | None) -> list[str]:
+    if not fit:
+        return []
+    weight = f"{fit['table_weight']:g}"
+    whose = f"the ranker above, whose table weight ({weight}) is already"
+    if fit["own_ranker"]:
+        whose = "a ranker of its own: the chosen design fitted with table questions weighing " + weight + ","
+    return [
+        f"A reading that holds a table cell is ranked by {whose}",
+        "the weight at which most training table questions are answered right within the table budget,",
+        "each ranked by a ranker fitted without its report and calibrated without its fold. No",
+        "validation set has tables, so this weight is chosen on the training reports alone, and a",
+        "reading without a table is ranked by the ranker above whatever the table ranker learned.",
+        "",
+        "| table weight (table ranker) | right, out of fit | right cell first, out of fit |",
+        "|---|---|---|",
+        *(
+            f"| {w}{' (kept)' if w == weight else ''} | {v['right']:.3f} | {v['top1']:.3f} |"
+            for w, v in fit["tried"].items()
+        ),  # fmt: skip
+        "",
+    ]
+
+
 def _tables(chosen: dict[str, Any], data: dict[str, Any]) -> list[str]:
     table = chosen.get("table_calibration")
     if not table:
@@ -131,6 +164,7 @@ def _tables(chosen: dict[str, Any], data: dict[str, Any]) -> list[str]:
         "|---|---|---|",
         *_weight_rows(chosen.get("table_weights") or {}),
         "",
+        *_table_ranker(chosen.get("table_ranker_fit")),
         "No validation set has tables, so a cell's value has its own calibration, fitted on the",
         "questions that ask for a value as ranked by rankers fitted without their report, with its",
         f"threshold ({table['threshold']:.3f}) the lowest at which wrong cells stay within 10% of them.",

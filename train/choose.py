@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ WRONG_BUDGETS = {"news": 0.05, "wiki": 0.10}  # wrong numbers allowed, per answe
 TABLE_WRONG_BUDGET = 0.10  # the same for answers from a table (cells, compared years), per table question
 TABLE_WEIGHTS = (1.0, 3.0, 6.0)  # how much a question answered from a table cell counts in the fit
 TABLE_DESIGN = (6, "trees")  # sentences read and ranker with which the table weight is chosen
+TABLE_RANKER_WEIGHTS = (1.0, 3.0, 6.0, 10.0, 15.0)  # the same for the table ranker (`fit_tables`)
 CALIBRATION_FOLDS = 5
 TIE = 0.005  # fewer sentences win unless more answer this much better
 RELIABILITY_BINS = 10
@@ -76,12 +77,21 @@ class Choice:
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     table: TableCalibration | None = None  # set on the design chosen
     comparison: TableCalibration | None = None  # set on the design chosen
+    tables: TableFit | None = None  # set on the design chosen: its table ranker and calibrations
     # per table weight tried: its table top-1 out of fit, its best design's validation right (on the chosen)
     table_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def right(self) -> float:
         return sum(self.cross_fitted[d]["right"] for d in WRONG_BUDGETS)
+
+    @property
+    def table_ranker(self) -> Trees | Linear | None:
+        return self.tables.ranker if self.tables else None
+
+    def set_tables(self, tables: TableFit) -> None:
+        """Take a table ranker and its calibrations (fitted on this design, or kept with it)."""
+        self.tables, self.table, self.comparison = tables, tables.table, tables.comparison
 
     def to_dict(self) -> dict[str, Any]:
         calibration = self.calibration
@@ -99,6 +109,7 @@ class Choice:
             "table_calibration": self.table.to_dict() if self.table else None,
             "comparison_calibration": self.comparison.to_dict() if self.comparison else None,
             "table_weights": self.table_weights,
+            "table_ranker_fit": self.tables.to_dict() if self.tables else None,
             "reliability": self.reliability,
             "risk_coverage": self.risk_coverage,
         }  # fmt: skip
@@ -140,14 +151,88 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
         f"{w:g}": {"table_top1": shares.get(w, 0.0), "validation_right": round(max(c.right for c in cs), 4)}
         for w, cs in by_weight.items()
     }
-    # the table budget is one: the wrong years of comparisons leave the rest of it to cells
-    rows = {r.item_id: r.rows(chosen.design.windows, kinds)[:2] for r in training}
-    held_out = held_out_rankings(training, rows, chosen.design, kinds, seed)
-    chosen.comparison = fit_comparison_calibration(training, held_out, seed)
-    compared = chosen.comparison
-    spent = compared.cross_fitted["wrong"] * compared.questions if compared else 0.0
-    chosen.table = fit_table_calibration(training, held_out, seed, spent)
+    tables = fit_tables(training, chosen.design, kinds, seed)
+    chosen.set_tables(tables)
     return chosen, choices
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """What ranks and calibrates readings that hold a table cell: the table ranker (None: the
+    design's own ranker, fitted at the same weight, serves), the weight of table questions in its
+    fit, what each weight tried answers on training reports left out of its fit, and the two table
+    calibrations of the weight kept."""
+
+    design: Design
+    ranker: Trees | Linear | None
+    tried: dict[str, dict[str, float]]  # by table weight: right answers and right cells first, out of fit
+    table: TableCalibration | None
+    comparison: TableCalibration | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table_weight": self.design.table_weight, "own_ranker": self.ranker is not None,
+                "tried": self.tried}  # fmt: skip
+
+
+def fit_tables(
+    training: Sequence[QuestionReading], design: Design, kinds: KindModel, seed: int, kept: bool = False
+) -> TableFit:
+    """The table ranker and calibrations on top of a design chosen on validation.
+
+    A reading that holds a table cell is ranked by the design's ranker fitted with the table
+    questions weighing one of TABLE_RANKER_WEIGHTS: the weight at which most training table
+    questions are answered right within the table budget, each ranked by a ranker fitted without
+    its report and calibrated by calibrations fitted without its fold (`_table_answers`); a tie
+    goes to more right cells ranked first, then to the smaller weight. No validation set has
+    tables, so this weight is free of the validation choice, and readings without a table keep the
+    design's ranker: fitting the table ranker changes no answer from text alone. At the design's
+    own table weight the table ranker would be the design's ranker again, and none is fitted,
+    unless that ranker is `kept` from readings other than these (`rag train --tables-only`)."""
+    rows = {r.item_id: r.rows(design.windows, kinds)[:2] for r in training}
+    tried = {weight: _table_answers(training, rows, replace(design, table_weight=weight), kinds, seed)
+             for weight in TABLE_RANKER_WEIGHTS}  # fmt: skip
+    weight = max(tried, key=lambda w: (tried[w].right, tried[w].top1, -w))
+    table_design = replace(design, table_weight=weight)
+    ranker = None
+    if kept or table_design != design:
+        weights = [_weight(r, table_design.news_weight, weight) for r in training]
+        stacked = stack_rows([(*rows[r.item_id], w) for r, w in zip(training, weights, strict=True)])
+        ranker = fit_ranker(stacked, design.ranker, seed)
+    kept_answers = tried[weight]
+    figures = {f"{w:g}": {"right": a.right, "top1": a.top1} for w, a in tried.items()}
+    return TableFit(table_design, ranker, figures, kept_answers.table, kept_answers.comparison)
+
+
+@dataclass(frozen=True)
+class _TableAnswers:
+    """The table calibrations of one table weight and what they answer out of fit."""
+
+    table: TableCalibration | None
+    comparison: TableCalibration | None
+    right: float  # share of the answerable table questions answered right (cells and years)
+    top1: float  # share of the value questions whose best-ranked candidate is right
+
+
+def _table_answers(
+    training: Sequence[QuestionReading],
+    rows: dict[str, tuple[np.ndarray, np.ndarray]],
+    design: Design,
+    kinds: KindModel,
+    seed: int,
+) -> _TableAnswers:
+    """Both table calibrations fitted on one held-out ranking by the design's ranker (the table
+    budget is one: the wrong years of comparisons leave the rest of it to cells), and the table
+    questions they answer right with probabilities from calibrations fitted without their fold."""
+    held_out = held_out_rankings(training, rows, design, kinds, seed)
+    comparison = fit_comparison_calibration(training, held_out, seed)
+    spent = comparison.cross_fitted["wrong"] * comparison.questions if comparison else 0.0
+    table = fit_table_calibration(training, held_out, seed, spent)
+    fitted = [c for c in (table, comparison) if c is not None]
+    questions = len(_table_questions(training, compared=None))
+    right = sum(c.cross_fitted["right"] * c.questions for c in fitted) / questions if questions else 0.0
+    values = [(r, ranked) for r, ranked in held_out if r.question.compare is None]
+    first = sum(bool(ranked) and r.is_right(ranked[0].read) for r, ranked in values)
+    return _TableAnswers(table, comparison, round(right, 4), round(first / len(values), 4) if values else 0.0)
 
 
 def _designs(

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import load_embedder
-from index.errors import InputError
+from index.errors import InputError, ModelError
 from qadata.splits import SQUAD_V1, SQUADSHIFTS, DataDir, open_data_dir, ranker_fold
-from rag.answer_model import load_answer_model, write_answer_model
+from rag.answer_model import RANKER_FILE, load_answer_model, read_answer_model, write_answer_model
 from rag.reader import DEFAULT_READER_DIR, SpanReader
 from train.card import write_card
-from train.choose import WRONG_BUDGETS, choose
+from train.choose import WRONG_BUDGETS, Design, choose, fit_tables
 from train.examples import QAExample, article_paragraphs, training_examples
 from train.export import save_reader, update_meta
 from train.fit import (
@@ -61,6 +61,7 @@ class TrainRequest:
     validation_limit: int | None = None  # questions per reading set (a quick check); None: all
     embedding_model: str = "all-MiniLM-L6-v2"
     ranker_only: bool = False  # keep the reader in out_dir; refit the kinds, ranker and calibration
+    tables_only: bool = False  # keep what text is answered with; refit the table ranker and calibrations
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,13 @@ class Prepared:
 def run_training(request: TrainRequest, progress: Progress) -> dict[str, Any]:
     """Train, validate and write the reader and ranker; returns what the model card reports."""
     started = time.perf_counter()
+    if request.ranker_only and request.tables_only:
+        raise InputError("--ranker-only and --tables-only cannot be combined: --ranker-only refits the table "
+                         "ranker too")  # fmt: skip
     if request.ranker_only:
         return refit_ranker(request, progress)
+    if request.tables_only:
+        return refit_tables(request, progress)
     prepared = prepare(request, progress)
     model = fit_reader(
         prepared.encoded,
@@ -101,16 +107,75 @@ def refit_ranker(request: TrainRequest, progress: Progress) -> dict[str, Any]:
         raise InputError(
             f"--ranker-only needs a trained reader in {out} (with its {METRICS_FILE}): {exc}"
         ) from exc
-    data = open_data_dir(request.datasets_dir)
-    progress("examples", 0, None, "reading the training split")
-    examples = training_examples(data)
-    fold = [e for e in examples if in_ranker_fold(e)]
-    progress("examples", len(examples), len(examples), f"{len(fold)} ranker questions")
+    data, examples, fold = _ranker_fold(request, progress)
     config = TrainConfig(**{**previous["config"], "device": request.config.device})
     prepared = Prepared(data, examples, [], fold, Encoded([], [], [], [], []))
     kept = {key: previous[key] for key in ("config", "data", "wall_time_s", "command")}
     training_s = kept["wall_time_s"]["training"]
     return finish(replace(request, config=config), None, prepared, training_s, progress, kept)
+
+
+def refit_tables(request: TrainRequest, progress: Progress) -> dict[str, Any]:
+    """Keep the reader, the kind classifier, the ranker, its calibration and threshold of `out_dir`
+    (everything a reading without a table is answered with) and refit what ranks and calibrates a
+    reading that holds a table cell (`train.choose.fit_tables`) on the ranker fold's readings: after
+    a change to how tables are read, the answers from text stay exactly as validated."""
+    started = time.perf_counter()
+    out = request.out_dir
+    try:
+        previous = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+        model = read_answer_model(out)
+        chosen = previous["validation"]["chosen"]
+        design = Design(int(chosen["windows"]), chosen["ranker"], float(chosen["news_weight"]),
+                        float(chosen.get("table_weight", 1.0)))  # fmt: skip
+        reader = SpanReader(out, request.config.device)
+        if model.ranker is None:
+            raise ValueError(f"its {RANKER_FILE} holds no ranker")
+    except (OSError, ValueError, KeyError, TypeError, ModelError) as exc:
+        raise InputError(
+            f"--tables-only needs trained weights in {out} (a reader with its {RANKER_FILE} and "
+            f"{METRICS_FILE}): {exc}"
+        ) from exc
+    data, examples, fold = _ranker_fold(request, progress)
+    corpora = [replace(c, sets=sets) for c in training_corpora(data, fold, request.validation_limit)
+               if (sets := tuple(s for s in c.sets if s.role == "ranker"))]  # fmt: skip
+    readings = read_corpora(
+        corpora, reader, model, load_embedder(request.embedding_model),
+        on_question=lambda done, total: progress("reading", done, total, "reading questions"),
+        on_embed=lambda done, total: progress("embedding", done, total, "indexing their corpora"),
+    )  # fmt: skip
+    tables = fit_tables(readings, design, model.kinds, request.config.seed, kept=True)
+    calibrations = {
+        "table_calibration": tables.table.to_dict() if tables.table else None,
+        "comparison_calibration": tables.comparison.to_dict() if tables.comparison else None,
+    }
+    chosen = {**chosen, **calibrations, "table_ranker_fit": tables.to_dict()}
+    shipped = {key: {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
+               for key, fitted in calibrations.items()}  # fmt: skip
+    brief = {k: v for k, v in chosen.items() if k not in ("reliability", "risk_coverage")}
+    table_ranker = tables.ranker.to_dict() if tables.ranker else None
+    write_answer_model(out, table_ranker=table_ranker, **shipped, chosen=brief)
+    command = " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])])
+    card = {**previous, "validation": {**previous["validation"], "chosen": chosen}}
+    tables_read = sum(1 for r in readings if r.set_name == TABLE_SET)
+    card["data"] = {**card["data"], "ranker_table_questions": tables_read}
+    card["tables_refit"] = {"command": command, "wall_time_s": round(time.perf_counter() - started, 1)}
+    update_meta(out, trained={k: v for k, v in card.items() if k != "validation"})
+    (out / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_card(out, card)
+    return card
+
+
+def _ranker_fold(
+    request: TrainRequest, progress: Progress
+) -> tuple[DataDir, list[QAExample], list[QAExample]]:
+    """The data folder, its training questions and the ranker fold's, for a refit."""
+    data = open_data_dir(request.datasets_dir)
+    progress("examples", 0, None, "reading the training split")
+    examples = training_examples(data)
+    fold = [e for e in examples if in_ranker_fold(e)]
+    progress("examples", len(examples), len(examples), f"{len(fold)} ranker questions")
+    return data, examples, fold
 
 
 def in_ranker_fold(example: QAExample) -> bool:
@@ -151,7 +216,9 @@ def finish(
     labelled = [(e.question, kind) for e in prepared.examples
                 if e.answerable and e.numeric and (kind := kind_label(e.answer_text))]  # fmt: skip
     kinds = fit_kind_model(labelled, config.seed)
-    write_answer_model(out, windows=READ_WINDOWS, kinds=kinds.to_dict(), ranker=None, calibration=None)
+    write_answer_model(
+        out, windows=READ_WINDOWS, kinds=kinds.to_dict(), ranker=None, calibration=None, table_ranker=None
+    )
     corpora = training_corpora(prepared.data, prepared.fold, request.validation_limit)
     reader, embedder = SpanReader(out, config.device), load_embedder(request.embedding_model)
     readings = read_corpora(
@@ -165,8 +232,10 @@ def finish(
     shipped = {key: {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
                for key in ("table_calibration", "comparison_calibration")
                for fitted in [summary[key]]}  # fmt: skip
+    table_ranker = chosen.table_ranker.to_dict() if chosen.table_ranker else None
     write_answer_model(out, windows=chosen.design.windows, ranker=chosen.ranker.to_dict(),
-                       calibration=summary["calibration"], **shipped, chosen=brief)  # fmt: skip
+                       calibration=summary["calibration"], table_ranker=table_ranker, **shipped,
+                       chosen=brief)  # fmt: skip
     encoded = prepared.encoded
     sets: dict[str, dict[str, int]] = {}
     for reading in readings:

@@ -12,7 +12,7 @@ import pytest
 
 from index.errors import ModelError
 from qadata.splits import VALIDATION_TITLES, default_data_dir, open_data_dir, squad_role
-from rag.answer_model import read_answer_model
+from rag.answer_model import RANKER_FILE, read_answer_model
 from rag.reader import DEFAULT_READER_DIR, META_FILE, WEIGHTS_FILE, SpanReader, read_meta
 from tests.conftest import PROJECT_ROOT
 
@@ -21,6 +21,15 @@ needs_data = pytest.mark.skipif(
     not (DATA_DIR / "squad-v1.1" / "dev-v1.1.json").is_file(),
     reason=f"the public datasets are not at {DATA_DIR} (set RAG_DATASETS_DIR)",
 )
+
+
+def _train(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`rag train` with these arguments, offline, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "train", *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -139,12 +148,8 @@ def test_training_is_deterministic_for_a_seed(data):
 @needs_data
 def test_rag_train_on_a_tiny_slice_writes_a_loadable_reader_ranker_and_card(tmp_path):
     out = tmp_path / "reader"
-    run = subprocess.run(
-        [sys.executable, "-m", "cli.main", "train", "--data", str(DATA_DIR), "--out", str(out),
-         "--max-questions", "24", "--validation-limit", "6"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
+    run = _train("--data", str(DATA_DIR), "--out", str(out), "--max-questions", "24",
+                 "--validation-limit", "6")  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert "weights written to" in run.stdout
     meta = read_meta(out)
@@ -165,12 +170,7 @@ def test_rag_train_on_a_tiny_slice_writes_a_loadable_reader_ranker_and_card(tmp_
 
     # --ranker-only keeps that reader and refits what comes after it
     weights = (out / WEIGHTS_FILE).read_bytes()
-    refit = subprocess.run(
-        [sys.executable, "-m", "cli.main", "train", "--data", str(DATA_DIR), "--out", str(out),
-         "--ranker-only", "--validation-limit", "6"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
+    refit = _train("--data", str(DATA_DIR), "--out", str(out), "--ranker-only", "--validation-limit", "6")
     assert refit.returncode == 0, refit.stderr[-2000:]
     assert "refitting the ranker of" in refit.stdout and (out / WEIGHTS_FILE).read_bytes() == weights
     again = json.loads((out / "training.json").read_text())
@@ -178,16 +178,44 @@ def test_rag_train_on_a_tiny_slice_writes_a_loadable_reader_ranker_and_card(tmp_
     assert again["data"]["training_windows"] == record["data"]["training_windows"]
     assert read_answer_model(out).ranker is not None
 
+    # --tables-only keeps all that text is answered with and refits the table ranker and calibrations
+    before = json.loads((out / RANKER_FILE).read_text())
+    tables = _train("--data", str(DATA_DIR), "--out", str(out), "--tables-only", "--validation-limit", "6")
+    assert tables.returncode == 0, tables.stderr[-2000:]
+    assert "refitting the table ranker of" in tables.stdout and "text answers unchanged" in tables.stdout
+    after = json.loads((out / RANKER_FILE).read_text())
+    assert all(after[key] == before[key] for key in ("windows", "kinds", "ranker", "calibration"))
+    assert after["table_ranker"]["type"] == before["ranker"]["type"]
+    assert after["table_ranker"] != before["ranker"]
+    assert (out / WEIGHTS_FILE).read_bytes() == weights
+    last = json.loads((out / "training.json").read_text())
+    assert "--tables-only" in last["tables_refit"]["command"]
+    assert last["ranker_refit"] == again["ranker_refit"]
+    fit = last["validation"]["chosen"]["table_ranker_fit"]
+    tried = fit["tried"]
+    assert fit["own_ranker"]
+    assert tried[f"{fit['table_weight']:g}"]["right"] == max(t["right"] for t in tried.values())
+    assert read_answer_model(out).table_ranker is not None
+    assert "Table refit: `rag train" in (out / "MODEL_CARD.md").read_text()
+
 
 def test_ranker_only_without_a_trained_reader_says_what_is_missing(tmp_path):
-    run = subprocess.run(
-        [sys.executable, "-m", "cli.main", "train", "--data", str(tmp_path), "--out", str(tmp_path / "none"),
-         "--ranker-only"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
+    run = _train("--data", str(tmp_path), "--out", str(tmp_path / "none"), "--ranker-only", timeout=300)
     assert run.returncode != 0
     assert "--ranker-only needs a trained reader in" in run.stderr + run.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tables-only"], "--tables-only needs trained weights in"),
+        (["--tables-only", "--ranker-only"], "--ranker-only and --tables-only cannot be combined"),
+    ],
+)
+def test_a_table_refit_without_weights_or_with_a_ranker_refit_says_why(tmp_path, flags, message):
+    run = _train("--data", str(tmp_path), "--out", str(tmp_path / "none"), *flags, timeout=300)
+    assert run.returncode != 0
+    assert message in " ".join((run.stderr + run.stdout).split())
 
 
 def test_the_shipped_weights_are_calibrated_and_small():

@@ -103,3 +103,25 @@ def test_writing_the_answer_model_keeps_what_it_does_not_replace(tmp_path):
     write_answer_model(tmp_path, windows=4)
     model = read_answer_model(tmp_path)
     assert model.windows == 4 and model.ranker is None and model.kinds.probabilities("How many cars?")
+
+
+def test_a_table_ranker_round_trips_through_the_answer_model_and_is_optional(tmp_path):
+    kinds = fit_kind_model([("How many cars?", "count"), ("What share?", "percent")] * 2, seed=13)
+
+    def linear(seed: int) -> Linear:
+        rows = _rows(seed)
+        return fit_linear(RankRows(np.nan_to_num(rows.features), rows.labels, rows.question, rows.weight), 13)
+
+    ranker = linear(0)
+    write_answer_model(tmp_path, windows=4, kinds=kinds.to_dict(), ranker=ranker.to_dict(), calibration=None)
+    assert read_answer_model(tmp_path).table_ranker is None  # none: the ranker scores tables too
+    table_ranker = linear(1)
+    write_answer_model(tmp_path, table_ranker=table_ranker.to_dict())
+    model = read_answer_model(tmp_path)
+    assert isinstance(model.table_ranker, Linear) and model.ranker is not None
+    rows = np.nan_to_num(_rows(seed=2).features)
+    assert np.allclose(model.table_ranker.raw(rows), table_ranker.raw(rows))
+    assert not np.allclose(model.ranker.raw(rows), model.table_ranker.raw(rows))
+    write_answer_model(tmp_path, table_ranker={"type": "forest"})
+    with pytest.raises(ModelError, match="unknown ranker type.*rag train"):
+        read_answer_model(tmp_path)

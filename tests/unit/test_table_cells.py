@@ -215,6 +215,25 @@ def test_a_cell_answers_at_the_table_calibrations_threshold_and_text_at_its_own(
     assert decide(Reading(question, reads, cells_first), 0.6, documents).abstained  # one given for all
 
 
+def test_a_reading_that_holds_a_cell_is_scored_by_the_table_ranker_and_one_without_by_the_ranker():
+    question, reads = _reads("What was the operating profit in 2003?")
+    kinds = fit_kind_model([("How much was the profit?", "money"), ("How many staff?", "count")] * 2, seed=13)
+    width = len(FEATURES)
+    ranker = Linear(np.zeros(width), np.ones(width), np.zeros(width), 0.0)  # every candidate scores 0
+    in_table = np.zeros(width)
+    in_table[FEATURES.index("in_table")] = 2.0
+    table_ranker = Linear(np.zeros(width), np.ones(width), in_table, 1.0)  # a cell 3, a sentence 1
+    texts = [r for r in reads if r.candidate.cell is None]
+    assert texts and len(texts) < len(reads)
+    mixed = rank(question, reads, kinds, ranker, None, None, table_ranker)
+    assert {(r.candidate.cell is not None, r.score) for r in mixed} == {(True, 3.0), (False, 1.0)}
+    assert mixed[0].candidate.cell is not None
+    # without a cell among the candidates the ranker scores them, whatever the table ranker says
+    alone = rank(question, texts, kinds, ranker, None, None, table_ranker)
+    assert [r.score for r in alone] == [0.0] * len(texts)
+    assert [r.score for r in rank(question, reads, kinds, ranker, None)] == [0.0] * len(reads)
+
+
 @pytest.mark.parametrize(
     ("row", "column", "cell", "expected"),
     [

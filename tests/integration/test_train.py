@@ -245,6 +245,12 @@ def test_the_shipped_weights_are_calibrated_and_small():
     assert f"{chosen['table_weight']:g}" in weights
     best = max(w["validation_right"] for w in weights.values())
     assert weights[f"{chosen['table_weight']:g}"]["validation_right"] >= best - 0.005
+    # readings that hold a table cell have a ranker of their own, at the table weight that answers
+    # most training table questions right out of fit; readings without one keep the ranker above
+    fit = chosen["table_ranker_fit"]
+    assert fit["own_ranker"] and model.table_ranker is not None and model.ranker is not None
+    tried = fit["tried"]
+    assert tried[f"{fit['table_weight']:g}"]["right"] == max(t["right"] for t in tried.values())
 
 
 def test_missing_weights_fail_with_the_fix(tmp_path):

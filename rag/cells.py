@@ -27,6 +27,8 @@ _CACHE_SIZE = 4096
 _LINE = re.compile(r"\S(?:[^\n]*\S)?")  # a line's text without its outer spaces
 _SHARES = re.compile(r"\bshares\b|\bnumber of shares?\b", re.IGNORECASE)
 _HEADER_PERCENT = re.compile(r"\(\s*%\s*\)|%\s*$|^\s*%|\bper\s*cent\b|\bpercent(?:age)?\b", re.I)
+# a header that names its cells' currency and no scale: "Fee (€)", "Price (US$)", "Cost (EUR)"
+_HEADER_CURRENCY = re.compile(r"\(\s*(?:US|A|C|HK|NZ|S)?[$€£¥]\s*\)|\(\s*(?:USD|EUR|GBP|CNY|RMB|JPY)\s*\)")
 
 
 @dataclass(frozen=True)
@@ -132,15 +134,25 @@ def header_unit(header: str) -> TableUnit | None:
     return parse_table_unit(found) if found else None
 
 
+def header_currency(header: str) -> str | None:
+    """The currency a header names with no scale ("Fee (€)", "Price (US$)": EUR, USD), or None."""
+    named = _HEADER_CURRENCY.search(header)
+    return parse_table_unit(named.group(0)).currency if named else None
+
+
 def cell_unit(table: TableUnit, cell: TableCell) -> TableUnit:
     """A cell's unit: its row header's, else its column header's, else its table's; a header that
-    states only a scale keeps the table's currency. Where the table's unit excepts them ("in
+    states only a scale keeps the table's currency, and one that names only a currency ("Fee (€)")
+    the table's scale. Where the table's unit excepts them ("in
     thousands, except per share data"), a per-share figure keeps its currency unscaled and a
     count of shares is a bare number."""
     for header in (cell.row, cell.column):
         own = header_unit(header)
         if own is not None:
             return own if own.percent or own.currency else replace(own, currency=table.currency)
+        currency = header_currency(header)
+        if currency is not None:
+            return replace(table, currency=currency, percent=False)
     headers = f"{cell.row} {cell.column}"
     if table.except_per_share and PER_SHARE.search(headers):
         return TableUnit(currency=table.currency)

@@ -241,12 +241,31 @@ def test_a_reading_that_holds_a_cell_is_scored_by_the_table_ranker_and_one_witho
         ("Gross margin %", "2019", "41.5", "41.5%"),  # a row of percents
         ("Revenue ($m)", "2019", "83.2", "$83.2 million"),  # the row states its own unit
         ("Staff", "2019", "1,200", "$1,200 million"),  # no header unit: the table's ("$ millions")
+        ("Pilot fee", "Fee (€)", "120", "€120 million"),  # a currency alone, at the table's scale
+        ("Price (US$)", "2019", "4.5", "$4.5 million"),
     ],
 )
 def test_a_row_or_column_header_unit_applies_to_its_own_cells(row, column, cell, expected):
     document = replace(RESULTS, text=f"{row} | {column}: {cell}", tables=())
     end = len(document.text)
     table = Table(None, "$ millions", 0, end, (TableCell(row, column, end - len(cell), end),))
+    line = RowLine(table, table.cells, 0, 0)
+    [(quantity, _)] = cell_quantities(replace(document, tables=(table,)), line)
+    assert quantities_match(quantity, parse_quantity(expected)), (quantity, expected)
+
+
+@pytest.mark.parametrize(
+    ("unit", "column", "cell", "expected"),
+    [
+        (None, "Fee (€)", "120", "€120"),  # a table with no unit: the header's currency
+        ("in thousands", "Amount (EUR)", "45", "€45,000"),
+        ("in thousands", "Amount", "45", "45,000"),  # no currency named anywhere: a bare number
+    ],
+)
+def test_a_header_that_names_only_a_currency_keeps_the_tables_scale(unit, column, cell, expected):
+    document = replace(RESULTS, text=f"Berth fee | {column}: {cell}", tables=())
+    end = len(document.text)
+    table = Table(None, unit, 0, end, (TableCell("Berth fee", column, end - len(cell), end),))
     line = RowLine(table, table.cells, 0, 0)
     [(quantity, _)] = cell_quantities(replace(document, tables=(table,)), line)
     assert quantities_match(quantity, parse_quantity(expected)), (quantity, expected)

@@ -95,14 +95,14 @@ def train(
 
         card = run_training(request, on_progress)
     chosen = card["validation"]["chosen"]
+    if tables_only:
+        _report_tables(request.out_dir, chosen, card["tables_refit"]["wall_time_s"])
+        return
     figures = "; ".join(
         f"{domain} right {f.get('right', 0):.3f}, wrong {f.get('wrong', 0):.3f}, "
         f"abstention recall {f.get('abstention_recall', 0):.3f}"
         for domain, f in chosen["answered"].items()
     )
-    if tables_only:
-        _report_tables(request.out_dir, chosen, card["tables_refit"]["wall_time_s"])
-        return
     seconds = card["ranker_refit"]["wall_time_s"] if ranker_only else card["wall_time_s"]["total"]
     console.print(
         f"weights written to {request.out_dir}: validation {figures}; {chosen['ranker']} ranker reading "

@@ -75,8 +75,6 @@ class Choice:
     top1: dict[str, float]  # by domain: answerable questions whose best-ranked candidate is right
     reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     risk_coverage: dict[str, list[dict[str, float]]] = field(default_factory=dict)
-    table: TableCalibration | None = None  # set on the design chosen
-    comparison: TableCalibration | None = None  # set on the design chosen
     tables: TableFit | None = None  # set on the design chosen: its table ranker and calibrations
     # per table weight tried: its table top-1 out of fit, its best design's validation right (on the chosen)
     table_weights: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -89,9 +87,13 @@ class Choice:
     def table_ranker(self) -> Trees | Linear | None:
         return self.tables.ranker if self.tables else None
 
-    def set_tables(self, tables: TableFit) -> None:
-        """Take a table ranker and its calibrations (fitted on this design, or kept with it)."""
-        self.tables, self.table, self.comparison = tables, tables.table, tables.comparison
+    @property
+    def table(self) -> TableCalibration | None:
+        return self.tables.table if self.tables else None
+
+    @property
+    def comparison(self) -> TableCalibration | None:
+        return self.tables.comparison if self.tables else None
 
     def to_dict(self) -> dict[str, Any]:
         calibration = self.calibration
@@ -151,8 +153,7 @@ def choose(readings: Sequence[QuestionReading], kinds: KindModel, seed: int) -> 
         f"{w:g}": {"table_top1": shares.get(w, 0.0), "validation_right": round(max(c.right for c in cs), 4)}
         for w, cs in by_weight.items()
     }
-    tables = fit_tables(training, chosen.design, kinds, seed)
-    chosen.set_tables(tables)
+    chosen.tables = fit_tables(training, chosen.design, kinds, seed)
     return chosen, choices
 
 
@@ -230,9 +231,14 @@ def _table_answers(
     fitted = [c for c in (table, comparison) if c is not None]
     questions = len(_table_questions(training, compared=None))
     right = sum(c.cross_fitted["right"] * c.questions for c in fitted) / questions if questions else 0.0
-    values = [(r, ranked) for r, ranked in held_out if r.question.compare is None]
-    first = sum(bool(ranked) and r.is_right(ranked[0].read) for r, ranked in values)
-    return _TableAnswers(table, comparison, round(right, 4), round(first / len(values), 4) if values else 0.0)
+    return _TableAnswers(table, comparison, round(right, 4), _value_top1(held_out))
+
+
+def _value_top1(held_out: Sequence[HeldOut]) -> float:
+    """The share of the held-out questions that ask for a value whose best-ranked candidate is right."""
+    values = [(reading, ranked) for reading, ranked in held_out if reading.question.compare is None]
+    first = sum(bool(ranked) and reading.is_right(ranked[0].read) for reading, ranked in values)
+    return round(first / len(values), 4) if values else 0.0
 
 
 def _designs(
@@ -374,10 +380,7 @@ def table_top1(training: Sequence[QuestionReading], kinds: KindModel, seed: int)
     shares: dict[float, float] = {}
     for table_weight in TABLE_WEIGHTS:
         design = Design(windows, kind, 1.0, table_weight)
-        held_out = held_out_rankings(training, rows, design, kinds, seed)
-        right = sum(bool(ranked) and reading.is_right(ranked[0].read)
-                    for reading, ranked in held_out if reading.question.compare is None)  # fmt: skip
-        shares[table_weight] = round(right / len(tables), 4)
+        shares[table_weight] = _value_top1(held_out_rankings(training, rows, design, kinds, seed))
     return shares
 
 

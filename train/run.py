@@ -145,25 +145,46 @@ def refit_tables(request: TrainRequest, progress: Progress) -> dict[str, Any]:
         on_embed=lambda done, total: progress("embedding", done, total, "indexing their corpora"),
     )  # fmt: skip
     tables = fit_tables(readings, design, model.kinds, request.config.seed, kept=True)
-    calibrations = {
+    chosen = {
+        **chosen,
         "table_calibration": tables.table.to_dict() if tables.table else None,
         "comparison_calibration": tables.comparison.to_dict() if tables.comparison else None,
+        "table_ranker_fit": tables.to_dict(),
     }
-    chosen = {**chosen, **calibrations, "table_ranker_fit": tables.to_dict()}
-    shipped = {key: {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
-               for key, fitted in calibrations.items()}  # fmt: skip
-    brief = {k: v for k, v in chosen.items() if k not in ("reliability", "risk_coverage")}
     table_ranker = tables.ranker.to_dict() if tables.ranker else None
-    write_answer_model(out, table_ranker=table_ranker, **shipped, chosen=brief)
-    command = " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])])
+    write_answer_model(out, table_ranker=table_ranker, **_shipped_calibrations(chosen), chosen=_brief(chosen))
     card = {**previous, "validation": {**previous["validation"], "chosen": chosen}}
     tables_read = sum(1 for r in readings if r.set_name == TABLE_SET)
     card["data"] = {**card["data"], "ranker_table_questions": tables_read}
-    card["tables_refit"] = {"command": command, "wall_time_s": round(time.perf_counter() - started, 1)}
+    card["tables_refit"] = {"command": _command(), "wall_time_s": round(time.perf_counter() - started, 1)}
+    _write_record(out, card)
+    return card
+
+
+def _shipped_calibrations(chosen: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """The table calibrations as ranker.json holds them: coefficients, intercept and threshold."""
+    shipped = {}
+    for key in ("table_calibration", "comparison_calibration"):
+        fitted = chosen[key]
+        shipped[key] = {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
+    return shipped
+
+
+def _brief(choice: dict[str, Any]) -> dict[str, Any]:
+    """A validation choice without its reliability and risk-coverage tables."""
+    return {k: v for k, v in choice.items() if k not in ("reliability", "risk_coverage")}
+
+
+def _command() -> str:
+    """The `rag train` command line this process runs."""
+    return " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])])
+
+
+def _write_record(out: Path, card: dict[str, Any]) -> None:
+    """The training record: reader.json's "trained", training.json and the model card."""
     update_meta(out, trained={k: v for k, v in card.items() if k != "validation"})
     (out / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     write_card(out, card)
-    return card
 
 
 def _ranker_fold(
@@ -228,21 +249,18 @@ def finish(
     )  # fmt: skip
     chosen, choices = choose(readings, kinds, config.seed)
     summary = chosen.to_dict()
-    brief = {k: v for k, v in summary.items() if k not in ("reliability", "risk_coverage")}
-    shipped = {key: {k: fitted[k] for k in ("coef", "intercept", "threshold")} if fitted else None
-               for key in ("table_calibration", "comparison_calibration")
-               for fitted in [summary[key]]}  # fmt: skip
+    brief = _brief(summary)
     table_ranker = chosen.table_ranker.to_dict() if chosen.table_ranker else None
     write_answer_model(out, windows=chosen.design.windows, ranker=chosen.ranker.to_dict(),
-                       calibration=summary["calibration"], table_ranker=table_ranker, **shipped,
-                       chosen=brief)  # fmt: skip
+                       calibration=summary["calibration"], table_ranker=table_ranker,
+                       **_shipped_calibrations(summary), chosen=brief)  # fmt: skip
     encoded = prepared.encoded
     sets: dict[str, dict[str, int]] = {}
     for reading in readings:
         entry = sets.setdefault(reading.set_name, {"questions": 0, "answerable": 0, "role": reading.role})
         entry["questions"] += 1
         entry["answerable"] += reading.answerable
-    command = " ".join(["rag", "train", *(shlex.quote(a) for a in sys.argv[2:])])
+    command = _command()
     reader_data = {
         "reader_questions": count_by_source(prepared.questions),
         "training_windows": len(encoded.ids),
@@ -266,10 +284,7 @@ def finish(
             "sets": sets,
             "wrong_budgets": WRONG_BUDGETS,
             "chosen": summary,
-            "choices": [
-                {k: v for k, v in c.to_dict().items() if k not in ("reliability", "risk_coverage")}
-                for c in choices
-            ],
+            "choices": [_brief(c.to_dict()) for c in choices],
         },  # fmt: skip
         "wall_time_s": kept["wall_time_s"]
         if kept
@@ -281,9 +296,7 @@ def finish(
     }
     if kept:
         card["ranker_refit"]["wall_time_s"] = round(time.perf_counter() - started, 1)
-    update_meta(out, trained={k: v for k, v in card.items() if k != "validation"})
-    (out / METRICS_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    write_card(out, card)
+    _write_record(out, card)
     return card
 
 
